@@ -21,7 +21,6 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
-from starlette.routing import Match
 
 from shared import metrics
 from shared.settings import ServiceSettings
@@ -56,12 +55,10 @@ class Component(Protocol):
 
 
 def _route_template(request: Request) -> str:
-    # Label by the route's template, never the raw path: bounded cardinality.
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    # Label by the route's template, never the raw path: bounded cardinality. The router records the
+    # matched route in the scope; requests that matched nothing share one label.
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 async def check_ready(redis: Redis | None, components: Sequence[Component]) -> list[str]:
@@ -125,7 +122,6 @@ def create_app(
         length = request.headers.get("content-length")
         if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
             return JSONResponse({"detail": f"request body over {max_body_bytes} bytes"}, status_code=413)
-        route = _route_template(request)
         started = time.perf_counter()
         status = 500
         try:
@@ -133,6 +129,7 @@ def create_app(
             status = response.status_code
             return response
         finally:
+            route = _route_template(request)
             HTTP_DURATION.labels(service, request.method, route).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
 

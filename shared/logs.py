@@ -52,11 +52,14 @@ class JsonFormatter(logging.Formatter):
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                payload[key] = value
+                payload[key] = value if isinstance(value, int | float | bool) or value is None else str(value)
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
-        text = orjson.dumps(payload, default=str).decode()
-        return self._redact(text)
+        # Redact each text before encoding, so a mask never breaks the JSON around it.
+        for key, value in payload.items():
+            if isinstance(value, str):
+                payload[key] = self._redact(value)
+        return orjson.dumps(payload).decode()
 
 
 def configure_logging(service: str, level: str = "INFO", secrets: Iterable[str] = ()) -> None:

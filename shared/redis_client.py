@@ -7,10 +7,10 @@ Redis restart: a broken connection is dropped and the next command opens a new o
 from __future__ import annotations
 
 from redis.asyncio import Redis
+from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from redis.retry import Retry
 
 from shared.settings import ServiceSettings
 
@@ -28,7 +28,6 @@ def create_redis(settings: ServiceSettings, *, decode_responses: bool = False) -
         socket_timeout=settings.redis_socket_timeout_s,
         socket_connect_timeout=settings.redis_connect_timeout_s,
         socket_keepalive=True,
-        health_check_interval=15,
         max_connections=settings.redis_max_connections,
         retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
         retry_on_error=list(RETRYABLE_ERRORS),

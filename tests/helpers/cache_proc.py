@@ -14,7 +14,7 @@ import time
 
 import orjson
 
-from shared.cache import CacheConfig, TieredCache, Tier
+from shared.cache import CacheConfig, Tier, TieredCache
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 
@@ -35,7 +35,7 @@ async def main(redis_url: str, start_at: float, callers: int, key_count: int) ->
     async def caller(seed: int) -> list[str]:
         order = [f"k{i}" for i in range(key_count)]
         random.Random(seed).shuffle(order)
-        return [await cache.get_or_fetch(Tier.PRICE, k, lambda k=k: upstream(k)) for k in order]  # type: ignore[misc]
+        return [await cache.get_or_fetch(Tier.PRICE, k, lambda k=k: upstream(k)) for k in order]
 
     await asyncio.sleep(max(0.0, start_at - time.time()))
     results = await asyncio.gather(*(caller(i) for i in range(callers)), return_exceptions=True)

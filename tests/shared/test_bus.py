@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import orjson
 import pytest
@@ -26,10 +28,14 @@ GROUP = "workers"
 FAST = ConsumerConfig(block_ms=50, claim_idle_ms=200, claim_interval_s=0.05, max_deliveries=3, shutdown_grace_s=2.0)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], timeout_s: float = 10.0) -> None:
+async def eventually(check: Callable[[], Any], timeout_s: float = 10.0) -> None:
+    """Poll ``check`` (sync or async) until it returns something truthy."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if await check():
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
             return
         await asyncio.sleep(0.02)
     raise AssertionError("condition not met in time")
@@ -56,7 +62,7 @@ async def test_messages_are_handled_and_acked(redis: Redis) -> None:
     publisher = Publisher(redis, maxlen=1000)
     for i in range(20):
         await publisher.publish(STREAM, Ping(body=f"m{i}"))
-    await eventually(lambda: asyncio.sleep(0, len(seen) == 20))
+    await eventually(lambda: len(seen) == 20)
     await consumer.stop()
     assert sorted(body for body, _ in seen) == sorted(f"m{i}" for i in range(20))
     assert await pending_count(redis) == 0
@@ -107,7 +113,7 @@ async def test_transient_failure_succeeds_on_redelivery(redis: Redis) -> None:
     consumer = StreamConsumer(redis, stream=STREAM, group=GROUP, model=Ping, handler=flaky, config=FAST)
     await consumer.start()
     await Publisher(redis, maxlen=1000).publish(STREAM, Ping(body="x"))
-    await eventually(lambda: asyncio.sleep(0, seen == [2]))
+    await eventually(lambda: seen == [2])
     await consumer.stop()
     assert await redis.xlen(STREAM_DEADLETTER) == 0
     assert await pending_count(redis) == 0
@@ -133,7 +139,7 @@ async def test_malformed_entry_is_dead_lettered_and_consumer_keeps_going(
     await consumer.start()
     await redis.xadd(STREAM, fields)  # type: ignore[arg-type]
     await Publisher(redis, maxlen=1000).publish(STREAM, Ping(body="after"))
-    await eventually(lambda: asyncio.sleep(0, seen == [("after", 1)]))
+    await eventually(lambda: seen == [("after", 1)])
     await eventually(lambda: redis.xlen(STREAM_DEADLETTER))
     await consumer.stop()
     [(_, record)] = await redis.xrange(STREAM_DEADLETTER)
@@ -160,7 +166,7 @@ async def test_killed_consumer_entry_is_reclaimed_by_another(redis: Redis, redis
     seen, handle = recorder()
     survivor = StreamConsumer(redis, stream=STREAM, group=GROUP, model=Ping, handler=handle, config=FAST)
     await survivor.start()
-    await eventually(lambda: asyncio.sleep(0, bool(seen)))
+    await eventually(lambda: bool(seen))
     await survivor.stop()
     assert seen == [("in-flight", 2)]
     assert await redis.llen("done") == 0
@@ -187,7 +193,7 @@ async def test_sigterm_hands_back_unfinished_work(redis: Redis, redis_url: str) 
     slow_claim = ConsumerConfig(block_ms=50, claim_idle_ms=60_000, claim_interval_s=0.05)
     survivor = StreamConsumer(redis, stream=STREAM, group=GROUP, model=Ping, handler=handle, config=slow_claim)
     await survivor.start()
-    await eventually(lambda: asyncio.sleep(0, bool(seen)), timeout_s=5)
+    await eventually(lambda: bool(seen), timeout_s=5)
     await survivor.stop()
     assert seen[0][0] == "long"
 
@@ -229,7 +235,7 @@ async def test_concurrency_is_bounded(redis: Redis) -> None:
     publisher = Publisher(redis, maxlen=1000)
     for i in range(30):
         await publisher.publish(STREAM, Ping(body=str(i)))
-    await eventually(lambda: asyncio.sleep(0, done == 30))
+    await eventually(lambda: done == 30)
     await consumer.stop()
     assert peak == 3
 
@@ -250,7 +256,7 @@ async def test_consumer_survives_redis_restart_without_persistence(private_redis
     await consumer.start()
     publisher = Publisher(redis, maxlen=1000)
     await publisher.publish(STREAM, Ping(body="before"))
-    await eventually(lambda: asyncio.sleep(0, len(seen) == 1))
+    await eventually(lambda: len(seen) == 1)
 
     private_redis.restart(downtime_s=0.5)  # comes back empty: no stream, no group
 
@@ -262,7 +268,7 @@ async def test_consumer_survives_redis_restart_without_persistence(private_redis
             return False
 
     await eventually(publish_after)
-    await eventually(lambda: asyncio.sleep(0, ("after", 1) in seen), timeout_s=15)
+    await eventually(lambda: ("after", 1) in seen, timeout_s=15)
     assert await consumer.ready() is None
     await consumer.stop()
     await redis.aclose()

@@ -1,0 +1,31 @@
+# The project's verbs. Everything runs from the virtual environment in .venv.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: install test lint fmt run sim clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python  ## create .venv and install the project with its dev tools
+	$(BIN)/pip install --quiet -e '.[dev]'
+
+test: install  ## the whole test suite against a real Redis (private redis-server unless REDIS_URL is set)
+	$(BIN)/pytest -q
+
+lint: install  ## ruff (lint + format check) and mypy --strict
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+sim: install  ## the exchange simulator alone, on port 8020
+	$(BIN)/python -m services.exchange_sim
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
