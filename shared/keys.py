@@ -13,6 +13,16 @@ STREAM_DECISIONS = "stream:decisions"
 STREAM_EXECUTIONS = "stream:executions"
 STREAM_DEADLETTER = "stream:deadletter"
 
+# Trading state (execution writes, ia2 and monitor read): no TTL, never evicted.
+POSITIONS = "tp:trading:positions"  # hash symbol -> Position
+ACCOUNT = "tp:trading:account"  # hash of AccountState fields
+ORDERS = "tp:trading:orders"  # hash client_order_id -> Order
+TRADES = "tp:trading:trades"  # list of Trade, newest first, capped
+EQUITY_CURVE = "tp:trading:equity"  # list of [ts, equity], newest first, capped
+HALT = "tp:trading:halt"  # JSON {reason, at}: new entries stopped until an operator resets it
+KILL_SWITCH = "tp:trading:kill"  # JSON {reason, at}: no new orders at all
+OUTCOMES = "tp:trading:outcomes"  # hash "<signal_kind>:wins|losses" -> count, for adaptive confidence
+
 
 def cache_entry(prefix: str, tier: str, key: str) -> str:
     return f"{prefix}:cache:{tier}:{key}"
