@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Protocol, runtime_checkable
 
+import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
@@ -152,3 +153,8 @@ def create_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run a service's app with uvicorn: the body of every service's ``__main__``."""
+    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on")
