@@ -7,15 +7,15 @@ from collections.abc import Sequence
 import pytest
 from redis.asyncio import Redis
 
+from services.execution.brokers import PaperBroker
+from services.execution.ledger import Ledger
+from services.execution.orders import open_order_id
+from services.execution.trader import PositionWatcher, Trader, exit_reason
 from shared.bus import Delivery, Publisher
 from shared.contracts import Decision, Execution
 from shared.keys import KILL_SWITCH, STREAM_EXECUTIONS
 from shared.messages import decode
 from shared.trading_state import read_outcomes, set_flag
-from services.execution.brokers import PaperBroker
-from services.execution.ledger import Ledger
-from services.execution.orders import open_order_id
-from services.execution.trader import PositionWatcher, Trader, exit_reason
 
 DELIVERY = Delivery("stream:decisions", "execution", "1-0", 1)
 
