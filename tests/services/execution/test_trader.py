@@ -30,7 +30,7 @@ class Prices:
         return {s: self.table[s] for s in symbols if s in self.table}
 
 
-def decision(symbol: str = "BTC/USDT:USDT", side: str = "long", qty: float = 0.1, **extra: object) -> Decision:
+def decision(symbol: str = "BTC/USDT:USDT", side: str | None = "long", qty: float = 0.1, **extra: object) -> Decision:
     entry = 100.0
     sl, tp = (90.0, 120.0) if side == "long" else (110.0, 80.0)
     values: dict[str, object] = {
