@@ -24,6 +24,9 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+run: install  ## Redis + exchange simulator + the five services; Ctrl-C stops all
+	$(BIN)/python -m services.launcher
+
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/python -m services.exchange_sim
 

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from redis.asyncio import Redis
 
+from services.launcher import find_redis_binary
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.redis_server import RedisServer, find_redis_binary
+from tests.redis_server import RedisServer
 
 
 def _docker_redis() -> Iterator[str] | None:

