@@ -23,6 +23,9 @@ HALT = "tp:trading:halt"  # JSON {reason, at}: new entries stopped until an oper
 KILL_SWITCH = "tp:trading:kill"  # JSON {reason, at}: no new orders at all
 OUTCOMES = "tp:trading:outcomes"  # hash "<signal_kind>:wins|losses" -> count, for adaptive confidence
 
+# monitor
+MONITOR_HISTORY = "tp:monitor:history"  # sorted set by time of JSON samples, trimmed to the retention window
+
 
 def cache_entry(prefix: str, tier: str, key: str) -> str:
     return f"{prefix}:cache:{tier}:{key}"
