@@ -30,6 +30,7 @@ EQUITY = Gauge(metrics.name("equity_usd"), "Account equity (cash + unrealised Pn
 DRAWDOWN = Gauge(metrics.name("drawdown_ratio"), "Drawdown from the equity peak, 0-1")
 OPEN_POSITIONS = Gauge(metrics.name("open_positions"), "Open positions")
 EXPOSURE = Gauge(metrics.name("exposure_usd"), "Notional of open positions")
+HALTED = Gauge(metrics.name("trading_halted"), "1 while new entries are stopped (risk halt or kill switch)")
 
 
 def _event(order: Order, decision: Decision | None, *, realized_pnl: float = 0.0) -> Execution:
@@ -127,6 +128,7 @@ def publish_gauges(snapshot: Snapshot) -> None:
     DRAWDOWN.set(snapshot.drawdown)
     OPEN_POSITIONS.set(len(snapshot.positions))
     EXPOSURE.set(snapshot.exposure)
+    HALTED.set(1 if snapshot.halt_reason or snapshot.kill_reason else 0)
 
 
 class PositionWatcher:
