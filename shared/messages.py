@@ -7,6 +7,7 @@ reason a human can act on; the consumer dead-letters such entries instead of ret
 
 from __future__ import annotations
 
+import hashlib
 import time
 import uuid
 from typing import Any, ClassVar, TypeVar
@@ -23,6 +24,13 @@ StreamFields = dict[bytes, bytes]
 
 def new_message_id() -> str:
     return uuid.uuid4().hex
+
+
+def derived_message_id(parent_id: str, stage: str) -> str:
+    """The id a stage gives the message it derives from ``parent_id``: the same parent always yields the
+    same child id, so a redelivered opportunity leads to the same analysis, decision and client order
+    id, and is never traded twice."""
+    return hashlib.sha256(f"{stage}:{parent_id}".encode()).hexdigest()[:32]
 
 
 class StreamMessage(BaseModel):
