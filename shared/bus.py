@@ -157,6 +157,12 @@ class StreamConsumer(Generic[M]):
         self._inflight: dict[asyncio.Task[None], str] = {}
         self._next_claim = 0.0
         self._labels = (stream, group)
+        # Create every series at zero now, so dashboards and alerts see them before the first event.
+        for outcome in ("ok", "error", "deadletter"):
+            MESSAGES.labels(stream, group, outcome)
+        for metric in (RECLAIMED, PENDING, LAG, REDIS_ERRORS):
+            metric.labels(stream, group)
+        HANDLER_SECONDS.labels(stream, group)
 
     # -- lifecycle -------------------------------------------------------------------------------
 

@@ -163,10 +163,21 @@ def _glob_escape(text: str) -> str:
     return "".join("\\" + c if c in "*?[]\\" else c for c in text)
 
 
+OUTCOMES_BY_LEVEL = {
+    LEVEL_L1: ("hit", "miss", "join"),
+    LEVEL_REDIS: ("hit", "stale", "join", "fill", "error", "join_failed"),
+}
+
+
 class _Stats:
     """Counters kept locally, mirrored to Prometheus at once and to a Redis hash every second."""
 
     def __init__(self) -> None:
+        for tier in Tier:
+            for level, outcomes in OUTCOMES_BY_LEVEL.items():
+                for outcome in outcomes:
+                    CACHE_REQUESTS.labels(tier.value, level, outcome)
+            L1_EVICTIONS.labels(tier.value)
         self.totals: Tally[tuple[str, str, str]] = Tally()
         self.unflushed: Tally[tuple[str, str, str]] = Tally()
 
