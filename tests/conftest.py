@@ -17,6 +17,7 @@ from services.launcher import find_redis_binary
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 from tests.redis_server import RedisServer
+from tests.sim_server import SimServer
 
 
 def _docker_redis() -> Iterator[str] | None:
@@ -85,3 +86,21 @@ async def redis(settings: ServiceSettings) -> AsyncIterator[Redis]:
         yield client
     finally:
         await client.aclose()
+
+
+@pytest.fixture(scope="session")
+def sim_server() -> Iterator[SimServer]:
+    """One exchange simulator for the session; ``sim`` resets it before each test."""
+    server = SimServer(sim_rate_limit_enabled=False).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def sim(sim_server: SimServer) -> SimServer:
+    sim_server.admin("POST", "/reset")
+    sim_server.admin("PUT", "/rate-limit", json={"enabled": False})
+    sim_server.admin("PUT", "/latency", json={"latency_ms": 0})
+    return sim_server

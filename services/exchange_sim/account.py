@@ -212,7 +212,7 @@ class Exchange:
     def _try_fill(self, account: Account, spec: SymbolSpec, order: SimOrder, now_ms: int) -> None:
         if order.status != "NEW":
             return
-        ticker = self.market.tickers(now_ms)[spec.exchange_id]
+        ticker = self.market.ticker(spec, now_ms)
         best = float(ticker["ask"] if order.side == "BUY" else ticker["bid"])
         if order.type == "MARKET":
             self._fill(account, order, best, self.taker_fee, now_ms)

@@ -31,7 +31,8 @@ class RateLimitSettings(BaseModel):
 
 
 class ClockOffset(BaseModel):
-    offset_ms: int = Field(ge=-10 * 365 * 86_400_000, le=10 * 365 * 86_400_000)
+    offset_ms: int = Field(0, ge=-10 * 365 * 86_400_000, le=10 * 365 * 86_400_000)
+    frozen_at_ms: int | None = Field(None, ge=0, description="stop the clock at this time (tests)")
 
 
 def _sim(request: Request) -> SimState:
@@ -80,7 +81,8 @@ async def set_rate_limit(request: Request, body: RateLimitSettings) -> dict[str,
 @router.post("/clock", dependencies=guarded)
 async def shift_clock(request: Request, body: ClockOffset) -> dict[str, Any]:
     request.app.state.clock_offset_ms = body.offset_ms
-    return {"offset_ms": body.offset_ms, "now_ms": _sim(request).clock()}
+    request.app.state.clock_frozen_ms = body.frozen_at_ms
+    return {"offset_ms": body.offset_ms, "frozen_at_ms": body.frozen_at_ms, "now_ms": _sim(request).clock()}
 
 
 @router.post("/reset", dependencies=guarded)
@@ -89,4 +91,6 @@ async def reset(request: Request) -> dict[str, Any]:
     sim.exchange.reset()
     sim.controls.clear_faults()
     sim.controls.reset_counts()
+    request.app.state.clock_offset_ms = 0
+    request.app.state.clock_frozen_ms = None
     return {"reset": True}

@@ -202,10 +202,10 @@ def _tickers(request: Request, swap: bool) -> Any:
     sim = _state(request)
     now = sim.clock()
     symbol = request.query_params.get("symbol")
-    tickers = sim.market.tickers(now)
     if symbol:
         spec = _spec(sim, symbol)
-        return _ticker_row(spec, tickers[spec.exchange_id], swap)
+        return _ticker_row(spec, sim.market.ticker(spec, now), swap)
+    tickers = sim.market.tickers(now)
     return [_ticker_row(s, tickers[s.exchange_id], swap) for s in sim.market.symbols]
 
 

@@ -17,9 +17,13 @@ from shared.app import create_app
 def build_app(settings: SimulatorSettings) -> FastAPI:
     app = create_app(settings, redis=None, routers=[api.router, admin.router], title="exchange simulator")
     app.state.clock_offset_ms = 0
+    app.state.clock_frozen_ms = None
 
     def clock() -> int:
         # Whole seconds: tickers and candles asked within the same second agree to the digit.
+        frozen: int | None = app.state.clock_frozen_ms
+        if frozen is not None:
+            return frozen // 1000 * 1000
         offset: int = app.state.clock_offset_ms
         return (int(time.time() * 1000) + offset) // 1000 * 1000
 

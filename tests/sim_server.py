@@ -1,0 +1,71 @@
+"""The exchange simulator as a real HTTP server on a loopback port, in a background thread."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import ccxt.async_support as ccxt
+import httpx
+import uvicorn
+
+from services.exchange_sim.app import build_app
+from services.exchange_sim.client import ccxt_urls
+from services.exchange_sim.settings import SimulatorSettings
+from tests.redis_server import free_port
+
+ADMIN_TOKEN = "sim-admin-token"
+
+
+class SimServer:
+    def __init__(self, **settings: Any) -> None:
+        self.port = free_port()
+        self.settings = SimulatorSettings(port=self.port, admin_token=ADMIN_TOKEN, **settings)
+        self.app = build_app(self.settings)
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.url}/openApi"
+
+    def start(self) -> SimServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("simulator did not start")
+            time.sleep(0.02)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> Any:
+        headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+        response = httpx.request(method, f"{self.url}/admin{path}", headers=headers, timeout=10, **kwargs)
+        response.raise_for_status()
+        return response.json()
+
+    def requests(self, path: str | None = None) -> int:
+        stats = httpx.get(f"{self.url}/admin/stats", timeout=10).json()
+        return int(stats["total"] if path is None else stats["requests"].get(path, 0))
+
+    def ccxt(self, *, secret: str | None = None, **options: Any) -> ccxt.bingx:
+        return ccxt.bingx(
+            {
+                "apiKey": self.settings.sim_api_key,
+                "secret": secret or self.settings.sim_api_secret.get_secret_value(),
+                "urls": ccxt_urls(self.api_url),
+                "options": {"defaultType": "swap"},
+                "enableRateLimit": False,  # ccxt's own 100 ms throttle; the simulator's limits are tested explicitly
+                **options,
+            }
+        )
