@@ -58,3 +58,19 @@ class CircuitOpenError(TransientExchangeError):
 
 class PermanentExchangeError(ExchangeError):
     pass
+
+
+class ExchangeAuthError(PermanentExchangeError):
+    pass
+
+
+class InsufficientFundsError(PermanentExchangeError):
+    pass
+
+
+class DuplicateOrderError(PermanentExchangeError):
+    pass
+
+
+class OrderNotFoundError(PermanentExchangeError):
+    pass

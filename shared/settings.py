@@ -57,6 +57,21 @@ class ServiceSettings(BaseSettings):
 
     admin_token: SecretStr | None = None
 
+    # Exchange / market-data gateway. Without EXCHANGE_BASE_URL the real exchange is used.
+    exchange_id: str = Field("bingx", pattern=r"^[a-z0-9]+$")
+    exchange_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8020/openApi for the simulator")
+    exchange_api_key: SecretStr | None = None
+    exchange_api_secret: SecretStr | None = None
+    exchange_timeout_ms: int = Field(10_000, ge=100, le=120_000)
+    exchange_rate_per_s: float = Field(10.0, gt=0, le=10_000)  # BingX: 10 weight units per second
+    exchange_rate_burst: float = Field(10.0, gt=0, le=10_000)
+    exchange_max_wait_s: float = Field(30.0, ge=0, le=600)  # longest a call waits for rate-limit budget
+    exchange_max_concurrency: int = Field(8, ge=1, le=256)
+    exchange_retries: int = Field(3, ge=0, le=10)
+    breaker_failure_threshold: int = Field(5, ge=1, le=1_000)
+    breaker_reset_s: float = Field(10.0, gt=0, le=3_600)
+    gateway_mode: Literal["optimized", "baseline"] = "optimized"
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
 from shared.settings import ServiceSettings
 
@@ -15,8 +15,6 @@ class ExecutionSettings(ServiceSettings):
 
     trading_mode: Literal["paper", "live"] = "paper"
     live_trading_enabled: bool = False  # the explicit switch; without it "live" refuses to start
-    exchange_api_key: SecretStr | None = None
-    exchange_api_secret: SecretStr | None = None
 
     paper_start_balance: float = Field(10_000.0, gt=0, allow_inf_nan=False)
     paper_fee_rate: float = Field(0.0005, ge=0, le=0.05)

@@ -1,0 +1,36 @@
+"""Prometheus config and alert rules pass promtool, and the alerts name metrics the code exports."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROM = ROOT / "deploy" / "prometheus"
+
+
+@pytest.fixture(scope="module")
+def promtool() -> str:
+    binary = shutil.which("promtool")
+    if binary is None:
+        pytest.fail("promtool is required (apt-get install prometheus)")
+    return binary
+
+
+def test_config_and_rules_pass_promtool(promtool: str) -> None:
+    for args in (["check", "config", "prometheus.yml"], ["check", "rules", "alerts.yml"]):
+        result = subprocess.run([promtool, *args], cwd=PROM, capture_output=True, text=True, check=False)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_metrics_exist_in_the_code() -> None:
+    rules = (PROM / "alerts.yml").read_text()
+    source = "\n".join(p.read_text() for p in (ROOT / "shared").rglob("*.py")) + "\n".join(
+        p.read_text() for p in (ROOT / "services").rglob("*.py")
+    )
+    for metric in sorted(set(re.findall(r"tradepipe_([a-z_]+?)(?:_total)?\b", rules))):
+        assert f'"{metric}' in source, f"alerts.yml uses tradepipe_{metric}, which no code defines"
