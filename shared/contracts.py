@@ -60,6 +60,7 @@ class Analysis(StreamMessage):
     patterns: list[str] = Field(default_factory=list, max_length=20)
     timeframes: dict[str, Signal] = Field(default_factory=dict, max_length=14)
     rationale: str = Field(max_length=4000)
+    setup: str = Field(default="", max_length=64, description="short label of the setup, e.g. trend_long")
     analyst: Author = "rules"
     fallback_reason: str | None = Field(default=None, max_length=500)
     opportunity_created_at: float = Field(default=0.0, ge=0)

@@ -70,19 +70,19 @@ def _signal(score: float, band: float) -> Signal:
     return "long" if score > band else "short" if score < -band else "neutral"
 
 
-def signal_kind(analysis: Analysis) -> str:
+def signal_kind(signal: Signal, indicators: dict[str, float], patterns: list[str]) -> str:
     """A short label of the setup (bounded set) that ia2 keys adaptive confidence on."""
-    if analysis.signal == "neutral":
+    if signal == "neutral":
         return "neutral"
-    if any(p.startswith("breakout") for p in analysis.patterns):
+    if any(p.startswith("breakout") for p in patterns):
         setup = "breakout"
-    elif analysis.indicators.get("adx", 0.0) >= 25:
+    elif indicators.get("adx", 0.0) >= 25:
         setup = "trend"
-    elif abs(analysis.indicators.get("reversion", 0.0)) >= 0.3:
+    elif abs(indicators.get("reversion", 0.0)) >= 0.3:
         setup = "reversion"
     else:
         setup = "momentum"
-    return f"{setup}_{analysis.signal}"
+    return f"{setup}_{signal}"
 
 
 def candles_fingerprint(candles: dict[str, list[list[float]]]) -> str:
@@ -141,6 +141,7 @@ class RuleAnalyst:
             support=support,
             resistance=resistance,
             patterns=[name for name, _ in patterns],
+            setup=signal_kind(signal, flat, [name for name, _ in patterns]),
             timeframes=per_tf,
             rationale=self._rationale(signal, score, main, per_tf, patterns, agreement),
         )

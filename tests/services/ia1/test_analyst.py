@@ -49,7 +49,8 @@ def test_uptrend_is_long_with_the_figures_in_the_rationale() -> None:
     assert "EMA12" in analysis.rationale and "ADX" in analysis.rationale
     assert analysis.timeframes == {"15m": "long", "1h": "long", "4h": "long"}
     assert analysis.opportunity_id == OPP.message_id
-    assert signal_kind(analysis).endswith("_long")
+    assert analysis.setup.endswith("_long")
+    assert signal_kind("neutral", {}, []) == "neutral"
 
 
 def test_downtrend_is_short() -> None:
