@@ -53,6 +53,7 @@ def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, 
     if sized is None:
         return "rejected: no volatility figure (ATR) to size the position from"
     first_line = analysis.rationale.split(". ")[0].rstrip(".")
+    config = manager.config
     return Proposal(
         symbol=analysis.symbol,
         side=analysis.signal,
@@ -64,7 +65,7 @@ def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, 
         required_confidence=required,
         reasons=(
             f"{analysis.signal} signal from ia1: {first_line}",
-            f"risk {manager.config.risk_per_trade:.1%} of equity with a stop {manager.config.atr_stop_multiple:g} ATR away",
+            f"risk {config.risk_per_trade:.1%} of equity with a stop {config.atr_stop_multiple:g} ATR away",
         ),
     )
 
