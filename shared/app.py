@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -24,7 +25,9 @@ from prometheus_client import Counter, Histogram
 from redis.asyncio import Redis
 
 from shared import metrics
-from shared.settings import ServiceSettings
+from shared.errors import ConfigurationError
+from shared.logs import configure_logging
+from shared.settings import ServiceSettings, SettingsT, load_settings
 
 log = logging.getLogger(__name__)
 
@@ -158,3 +161,15 @@ def create_app(
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
     """Run a service's app with uvicorn: the body of every service's ``__main__``."""
     uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on")
+
+
+def run_service(settings_class: type[SettingsT], build_app: Callable[[SettingsT], FastAPI]) -> None:
+    """Load and validate settings (exit naming a bad variable), log as JSON, serve the app."""
+    settings = load_settings(settings_class)
+    configure_logging(settings.service_name, settings.log_level, settings.secret_values())
+    try:
+        app = build_app(settings)
+    except ConfigurationError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    serve(app, settings)
