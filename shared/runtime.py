@@ -7,7 +7,7 @@ the app starts.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +31,7 @@ class Runtime:
     gateway: MarketDataGateway
     publisher: Publisher
     components: list[Component] = field(default_factory=list)
+    on_shutdown: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     @classmethod
     def build(cls, settings: ServiceSettings, *, gateway: MarketDataGateway | None = None) -> Runtime:
@@ -65,7 +66,7 @@ class Runtime:
             components=self.components,
             routers=routers,
             title=title,
-            on_shutdown=[self.gateway.close],
+            on_shutdown=[*self.on_shutdown, self.gateway.close],
         )
         app.state.runtime = self
         return app

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from services.monitor.figures import HistorySampler, Sources, gather
 from services.monitor.history import History, calls_per_hour, trend
+from services.monitor.performance import benchmark, performance_test
 from services.monitor.pipeline import pipeline_figures
 from shared.auth import admin_guard
 from shared.cache import Tier
@@ -126,3 +127,15 @@ async def live_feed(websocket: WebSocket) -> None:
         hub.unsubscribe(queue)
         with contextlib.suppress(Exception):
             await websocket.close()
+
+
+@router.get("/performance/test")
+async def performance_test_endpoint(request: Request) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    return await performance_test(runtime.gateway, request.app.state.settings.perf_test_symbols)
+
+
+@router.get("/performance/benchmark")
+async def benchmark_endpoint(request: Request) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    return await benchmark(runtime.gateway, request.app.state.settings.perf_test_symbols)

@@ -105,6 +105,7 @@ class MarketDataGateway:
         exchange: ccxt.Exchange | None = None,
         options: GatewayOptions | None = None,
     ) -> None:
+        self.settings = settings
         self.options = options or GatewayOptions.for_mode(settings.gateway_mode)
         self.exchange = exchange or build_exchange(settings)
         self.cache = cache

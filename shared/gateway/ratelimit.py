@@ -50,6 +50,7 @@ class DistributedRateLimiter:
     def __init__(self, redis: Redis, *, key: str, rate_per_s: float, burst: float, max_wait_s: float) -> None:
         if burst < 1:
             raise ValueError("burst must allow at least one call")
+        self.redis = redis
         self._key = key
         self.rate_per_s = rate_per_s
         self.burst = burst
