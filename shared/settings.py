@@ -89,6 +89,23 @@ class ServiceSettings(BaseSettings):
         return values
 
 
+class RiskSettings(ServiceSettings):
+    """Risk limits (RISK_*): ia2 decides with them, execution enforces the hard caps again at order time."""
+
+    paper_start_balance: float = Field(10_000.0, gt=0, allow_inf_nan=False)
+    risk_per_trade: float = Field(0.01, gt=0, le=0.1)
+    risk_atr_stop_multiple: float = Field(2.0, gt=0, le=20)
+    risk_reward_ratio: float = Field(2.0, gt=0, le=20)
+    risk_min_confidence: float = Field(0.55, ge=0, le=1)
+    risk_max_open_positions: int = Field(5, ge=1, le=1_000)
+    risk_max_symbol_exposure: float = Field(0.25, gt=0, le=10)
+    risk_max_total_exposure: float = Field(1.0, gt=0, le=50)
+    risk_max_correlation: float = Field(0.8, gt=0, le=1)
+    risk_max_daily_loss: float = Field(0.05, gt=0, le=1)
+    risk_max_drawdown: float = Field(0.15, gt=0, le=1)
+    risk_min_notional: float = Field(5.0, ge=0)
+
+
 class SettingsError(SystemExit):
     """Raised instead of a traceback when the environment holds an invalid setting."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.execution.brokers import select_broker
-from services.execution.ledger import Ledger
+from services.execution.ledger import HardLimits, Ledger
 from services.execution.routes import router
 from services.execution.settings import ExecutionSettings
 from services.execution.trader import PositionWatcher, Trader
@@ -17,7 +17,10 @@ from shared.runtime import Runtime
 
 def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
     runtime = Runtime.build(settings, gateway=gateway)
-    ledger = Ledger(runtime.redis, start_balance=settings.paper_start_balance)
+    limits = HardLimits(
+        max_open_positions=settings.risk_max_open_positions, max_total_exposure=settings.risk_max_total_exposure
+    )
+    ledger = Ledger(runtime.redis, start_balance=settings.paper_start_balance, limits=limits)
     broker = select_broker(settings, ledger, runtime.gateway)
     trader = Trader(ledger, broker, runtime.publisher)
     runtime.consume(STREAM_DECISIONS, "execution", Decision, trader.on_decision)

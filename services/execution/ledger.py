@@ -54,10 +54,19 @@ def _today(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
 
+@dataclass(frozen=True)
+class HardLimits:
+    """Caps checked inside the fill's transaction: decisions made in parallel cannot overshoot them."""
+
+    max_open_positions: int = 1_000_000
+    max_total_exposure: float = float("inf")  # notional, as a multiple of equity
+
+
 class Ledger:
-    def __init__(self, redis: Redis, *, start_balance: float) -> None:
+    def __init__(self, redis: Redis, *, start_balance: float, limits: HardLimits | None = None) -> None:
         self._redis = redis
         self.start_balance = start_balance
+        self.limits = limits or HardLimits()
 
     @property
     def redis(self) -> Redis:
@@ -84,15 +93,17 @@ class Ledger:
                     existing = await pipe.hget(ORDERS, order.client_order_id)  # type: ignore[misc]
                     if existing:
                         return OpenResult(Order.model_validate_json(existing), created=False)
-                    if await pipe.hexists(POSITIONS, position.symbol):  # type: ignore[misc]
+                    raw_positions = await pipe.hgetall(POSITIONS)  # type: ignore[misc]
+                    account = await self._account(pipe)
+                    refusal = self._refusal(position, raw_positions, account)
+                    if refusal is not None:
                         refused = order.model_copy(
-                            update={"status": "rejected", "price": 0.0, "fee": 0.0, "reason": "position already open"}
+                            update={"status": "rejected", "price": 0.0, "fee": 0.0, "reason": refusal}
                         )
                         pipe.multi()  # type: ignore[no-untyped-call]
                         pipe.hset(ORDERS, order.client_order_id, refused.model_dump_json())
                         await pipe.execute()
                         return OpenResult(refused, created=True)
-                    account = await self._account(pipe)
                     pipe.multi()  # type: ignore[no-untyped-call]
                     pipe.hset(ORDERS, order.client_order_id, order.model_dump_json())
                     pipe.hset(POSITIONS, position.symbol, position.model_dump_json())
@@ -110,6 +121,19 @@ class Ledger:
                 except WatchError:
                     continue
         raise RuntimeError("ledger kept conflicting; giving up on this fill (it will be retried)")
+
+    def _refusal(self, position: Position, raw_positions: dict[bytes, bytes], account: AccountState) -> str | None:
+        if position.symbol.encode() in raw_positions:
+            return "position already open"
+        if len(raw_positions) >= self.limits.max_open_positions:
+            return f"{len(raw_positions)} positions open at fill time, the maximum is {self.limits.max_open_positions}"
+        held = [Position.model_validate_json(v) for v in raw_positions.values()]
+        equity = account.cash + sum(p.unrealized_pnl() for p in held)
+        exposure = sum(p.notional() for p in held) + position.notional(position.entry_price)
+        if exposure > self.limits.max_total_exposure * equity:
+            cap = f"{self.limits.max_total_exposure:.0%} of equity"
+            return f"total exposure {exposure:,.0f} would exceed {cap} at fill time"
+        return None
 
     async def close_position(self, symbol: str, order: Order) -> CloseResult | None:
         """Close ``symbol``'s position at ``order.price``; None if it was already closed."""

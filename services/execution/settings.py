@@ -6,17 +6,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from shared.settings import ServiceSettings
+from shared.settings import RiskSettings
 
 
-class ExecutionSettings(ServiceSettings):
+class ExecutionSettings(RiskSettings):
     service_name: str = "execution"
     port: int = Field(8014, ge=1, le=65535)
 
     trading_mode: Literal["paper", "live"] = "paper"
     live_trading_enabled: bool = False  # the explicit switch; without it "live" refuses to start
 
-    paper_start_balance: float = Field(10_000.0, gt=0, allow_inf_nan=False)
     paper_fee_rate: float = Field(0.0005, ge=0, le=0.05)
     paper_slippage_bps: float = Field(2.0, ge=0, le=500)
     price_watch_interval_s: float = Field(2.0, ge=0.05, le=600)

@@ -5,25 +5,12 @@ from __future__ import annotations
 from pydantic import Field
 
 from services.ia2.risk import RiskConfig
-from shared.settings import ServiceSettings
+from shared.settings import RiskSettings
 
 
-class Ia2Settings(ServiceSettings):
+class Ia2Settings(RiskSettings):
     service_name: str = "ia2"
     port: int = Field(8013, ge=1, le=65535)
-    paper_start_balance: float = Field(10_000.0, gt=0, allow_inf_nan=False)
-
-    risk_per_trade: float = Field(0.01, gt=0, le=0.1)
-    risk_atr_stop_multiple: float = Field(2.0, gt=0, le=20)
-    risk_reward_ratio: float = Field(2.0, gt=0, le=20)
-    risk_min_confidence: float = Field(0.55, ge=0, le=1)
-    risk_max_open_positions: int = Field(5, ge=1, le=1_000)
-    risk_max_symbol_exposure: float = Field(0.25, gt=0, le=10)
-    risk_max_total_exposure: float = Field(1.0, gt=0, le=50)
-    risk_max_correlation: float = Field(0.8, gt=0, le=1)
-    risk_max_daily_loss: float = Field(0.05, gt=0, le=1)
-    risk_max_drawdown: float = Field(0.15, gt=0, le=1)
-    risk_min_notional: float = Field(5.0, ge=0)
 
     def risk_config(self) -> RiskConfig:
         return RiskConfig(

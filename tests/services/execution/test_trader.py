@@ -202,3 +202,31 @@ async def test_replicas_racing_on_one_decision_trade_once(redis: Redis, settings
     assert len(await traders[0].ledger.trades()) == 1
     for client in others:
         await client.aclose()
+
+
+async def test_hard_caps_hold_for_decisions_made_in_parallel(redis: Redis) -> None:
+    """ia2 decides on a snapshot that cannot see decisions still in flight; the fill re-checks the caps."""
+    import asyncio
+
+    from services.execution.ledger import HardLimits
+
+    prices = Prices(**{f"S{i}_USDT": 100.0 for i in range(6)})
+    ledger = Ledger(redis, start_balance=10_000, limits=HardLimits(max_open_positions=2, max_total_exposure=1.0))
+    trader = Trader(ledger, PaperBroker(ledger, prices, fee_rate=0.0, slippage_bps=0), Publisher(redis, maxlen=1000))
+    decisions = [decision(symbol=f"S{i}/USDT:USDT", qty=10.0) for i in range(6)]
+    await asyncio.gather(*(trader.on_decision(d, DELIVERY) for d in decisions))
+    assert len((await ledger.snapshot()).positions) == 2
+    refused = [o for o in await ledger.orders() if o.status == "rejected"]
+    assert len(refused) == 4 and "the maximum is 2" in refused[0].reason
+
+
+async def test_total_exposure_cap_at_fill_time(redis: Redis) -> None:
+    from services.execution.ledger import HardLimits
+
+    prices = Prices(BTC_USDT=100.0, ETH_USDT=100.0)
+    ledger = Ledger(redis, start_balance=10_000, limits=HardLimits(max_total_exposure=1.0))
+    trader = Trader(ledger, PaperBroker(ledger, prices, fee_rate=0.0, slippage_bps=0), Publisher(redis, maxlen=1000))
+    await trader.on_decision(decision(qty=60.0), DELIVERY)
+    await trader.on_decision(decision(symbol="ETH/USDT:USDT", qty=60.0), DELIVERY)
+    [refused] = [o for o in await ledger.orders() if o.status == "rejected"]
+    assert "would exceed 100% of equity" in refused.reason
