@@ -29,7 +29,9 @@ def compose() -> dict[str, Any]:
 
 def test_every_service_is_defined_with_a_readiness_healthcheck(compose: dict[str, Any]) -> None:
     services = compose["services"]
-    assert {"redis", "exchange-sim", "scout", "ia1", "ia2", "execution", "monitor"} <= set(services)
+    assert {"redis", "exchange-sim", "scout", "ia1", "ia2", "execution", "monitor", "prometheus", "grafana"} <= set(
+        services
+    )
     for name in ("exchange-sim", "scout", "ia1", "ia2", "execution", "monitor"):
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"]), name
 
@@ -54,3 +56,29 @@ def test_redis_keeps_streams_and_state() -> None:
     conf = (ROOT / "deploy" / "redis" / "redis.conf").read_text()
     assert "appendonly yes" in conf
     assert "maxmemory-policy volatile-lru" in conf  # only keys with a TTL (the cache) can be evicted
+
+
+def test_grafana_is_provisioned_for_anonymous_viewers(compose: dict[str, Any]) -> None:
+    grafana = compose["services"]["grafana"]
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    mounts = " ".join(str(v) for v in grafana["volumes"])
+    assert "deploy/grafana/provisioning" in mounts and "deploy/grafana/dashboards" in mounts
+
+
+def test_env_example_lists_every_setting() -> None:
+    from services.exchange_sim.settings import SimulatorSettings
+    from services.execution.settings import ExecutionSettings
+    from services.ia1.settings import Ia1Settings
+    from services.ia2.settings import Ia2Settings
+    from services.monitor.settings import MonitorSettings
+    from services.scout.settings import ScoutSettings
+
+    listed = {
+        line.split("=", 1)[0].lstrip("# ").strip()
+        for line in (ROOT / ".env.example").read_text().splitlines()
+        if "=" in line
+    }
+    for cls in (ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSettings, MonitorSettings, SimulatorSettings):
+        missing = {name.upper() for name in cls.model_fields} - listed
+        assert not missing, f"{cls.__name__}: .env.example lacks {sorted(missing)}"
