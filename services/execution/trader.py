@@ -30,6 +30,10 @@ EQUITY = Gauge(metrics.name("equity_usd"), "Account equity (cash + unrealised Pn
 DRAWDOWN = Gauge(metrics.name("drawdown_ratio"), "Drawdown from the equity peak, 0-1")
 OPEN_POSITIONS = Gauge(metrics.name("open_positions"), "Open positions")
 EXPOSURE = Gauge(metrics.name("exposure_usd"), "Notional of open positions")
+for _kind in ("open", "close"):
+    for _outcome in ("filled", "rejected"):
+        for _mode in ("paper", "live"):
+            ORDERS.labels(_kind, _outcome, _mode)
 HALTED = Gauge(metrics.name("trading_halted"), "1 while new entries are stopped (risk halt or kill switch)")
 
 

@@ -46,6 +46,8 @@ EXCHANGE_SECONDS = Histogram(
     buckets=metrics.LATENCY_BUCKETS,
 )
 CALLS_SAVED = Counter(metrics.name("exchange_calls_saved_total"), "Reads answered without an upstream call", ["kind"])
+for _kind in ("markets", "tickers", "ohlcv", "order_book"):
+    CALLS_SAVED.labels(_kind)  # every series exists from the start, at zero
 
 PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0
 OHLCV_WINDOW = 300  # candles fetched per (symbol, timeframe): one cache entry serves every limit up to it
