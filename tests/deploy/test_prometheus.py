@@ -22,7 +22,12 @@ def promtool() -> str:
 
 
 def test_config_and_rules_pass_promtool(promtool: str) -> None:
-    for args in (["check", "config", "prometheus.yml"], ["check", "rules", "alerts.yml"]):
+    checks = (
+        ["check", "config", "prometheus.yml"],
+        ["check", "config", "prometheus.local.yml"],
+        ["check", "rules", "alerts.yml"],
+    )
+    for args in checks:
         result = subprocess.run([promtool, *args], cwd=PROM, capture_output=True, text=True, check=False)
         assert result.returncode == 0, result.stdout + result.stderr
 

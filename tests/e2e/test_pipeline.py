@@ -49,6 +49,29 @@ async def wait_for(
     raise AssertionError(f"{stream} never satisfied the check")
 
 
+async def check_monitor(stack: Stack) -> None:
+    """The monitor's endpoints answer with figures from the running system."""
+    async with httpx.AsyncClient(base_url=stack.url("monitor"), timeout=30) as client:
+        stats = (await client.get("/api/system/performance/cache-stats")).json()
+        assert stats["overall"]["requests"] > 0
+        status = (await client.get("/api/system/optimization-status")).json()
+        assert all(s["status"] == "ready" for s in status["services"].values())
+        perf = (await client.get("/api/system/performance/test")).json()
+        assert len(perf["symbols"]) == 8 and perf["second_read"]["upstream_calls"] == 0
+        bench = (await client.get("/api/system/performance/benchmark")).json()
+        assert bench["baseline"]["upstream_calls"] >= 16 > bench["optimized"]["upstream_calls"]
+        summary = (await client.get("/api/system/performance/summary")).json()
+        assert summary["samples"] >= 1 and summary["recommendations"]
+        assert (await client.post("/api/system/performance/invalidate-cache")).status_code == 401
+        headers = {"Authorization": "Bearer e2e-admin-token"}
+        invalidated = await client.post(
+            "/api/system/performance/invalidate-cache", json={"scope": "tier", "tier": "ohlcv"}, headers=headers
+        )
+        assert invalidated.status_code == 200 and invalidated.json()["invalidated"] > 0
+        bad = await client.post("/api/system/performance/invalidate-cache", json={"scope": "tier"}, headers=headers)
+        assert bad.status_code == 422 and "needs a tier" in bad.text
+
+
 async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_redis: RedisServer) -> None:
     redis = create_redis(ServiceSettings(redis_url=private_redis.url))
     executions = await wait_for(redis, STREAM_EXECUTIONS, Execution, lambda xs: any(x.status == "filled" for x in xs))
@@ -94,10 +117,5 @@ async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_red
     async with httpx.AsyncClient(base_url=stack.url("execution")) as client:
         assert sorted(p["symbol"] for p in (await client.get("/positions")).json()) == held
 
-    # The monitor sees the running system.
-    async with httpx.AsyncClient(base_url=stack.url("monitor"), timeout=30) as client:
-        stats = (await client.get("/api/system/performance/cache-stats")).json()
-        assert stats["overall"]["requests"] > 0
-        status = (await client.get("/api/system/optimization-status")).json()
-        assert all(s["status"] == "ready" for s in status["services"].values())
+    await check_monitor(stack)
     await redis.aclose()
