@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint fmt run sim clean
+.PHONY: install test lint fmt run sim bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,12 @@ run: install  ## Redis + exchange simulator + the five services; Ctrl-C stops al
 
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/python -m services.exchange_sim
+
+bench: install  ## B1-B5 at full size (a few minutes): bench/results/latest.{json,md,png}
+	$(BIN)/python -m bench
+
+bench-quick: install  ## the same scenarios, small: under 3 minutes on 2 cores
+	$(BIN)/python -m bench --quick
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

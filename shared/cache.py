@@ -26,7 +26,7 @@ import uuid
 from collections import Counter as Tally
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -155,6 +155,17 @@ class _L1Item:
     symbol: str
 
 
+Shape = Callable[[Any], Any]
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _shaped(entry: Entry, shape: Shape) -> Entry:
+    return entry if shape is _as_is else replace(entry, value=shape(entry.value))
+
+
 def _symbol_part(symbol: str | None) -> str:
     return symbol if symbol else "_"
 
@@ -173,10 +184,14 @@ class _Stats:
     """Counters kept locally, mirrored to Prometheus at once and to a Redis hash every second."""
 
     def __init__(self) -> None:
+        # Labelled children looked up once: ``labels()`` on every read cost as much as an L1 hit itself.
+        self._counters = {
+            (tier.value, level, outcome): CACHE_REQUESTS.labels(tier.value, level, outcome)
+            for tier in Tier
+            for level, outcomes in OUTCOMES_BY_LEVEL.items()
+            for outcome in outcomes
+        }
         for tier in Tier:
-            for level, outcomes in OUTCOMES_BY_LEVEL.items():
-                for outcome in outcomes:
-                    CACHE_REQUESTS.labels(tier.value, level, outcome)
             L1_EVICTIONS.labels(tier.value)
         self.totals: Tally[tuple[str, str, str]] = Tally()
         self.unflushed: Tally[tuple[str, str, str]] = Tally()
@@ -185,7 +200,10 @@ class _Stats:
         key = (tier.value, level, outcome)
         self.totals[key] += 1
         self.unflushed[key] += 1
-        CACHE_REQUESTS.labels(*key).inc()
+        counter = self._counters.get(key)
+        if counter is None:
+            counter = self._counters[key] = CACHE_REQUESTS.labels(*key)
+        counter.inc()
 
     def take_unflushed(self) -> Tally[tuple[str, str, str]]:
         taken, self.unflushed = self.unflushed, Tally()
@@ -220,9 +238,20 @@ class TieredCache:
     # -- public API ------------------------------------------------------------------------------
 
     async def get_or_fetch(
-        self, tier: Tier, key: str, fetch: Callable[[], Awaitable[Any]], *, symbol: str | None = None
+        self,
+        tier: Tier,
+        key: str,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        symbol: str | None = None,
+        shape: Shape | None = None,
     ) -> Any:
-        """The value of ``key`` in ``tier``, calling ``fetch`` only when no process holds a usable copy."""
+        """The value of ``key`` in ``tier``, calling ``fetch`` only when no process holds a usable copy.
+
+        ``shape`` turns a loaded value into the form kept in L1 and returned, once per load rather
+        than once per read (the gateway keeps candle rows as tuples: immutable, and untracked by the
+        garbage collector, whose full passes over lists of lists stalled services for 100 ms).
+        """
         redis_key = self.redis_key(tier, key, symbol)
         item = self._l1_get(redis_key)
         if item is not None:
@@ -236,7 +265,7 @@ class TieredCache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[redis_key] = future
         try:
-            value = await self._load(tier, redis_key, _symbol_part(symbol), fetch)
+            value = await self._load(tier, redis_key, _symbol_part(symbol), fetch, shape or _as_is)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # joiners get it; nobody else needs to retrieve it
@@ -369,13 +398,15 @@ class TieredCache:
 
     # -- loading -------------------------------------------------------------------------------
 
-    async def _load(self, tier: Tier, redis_key: str, symbol: str, fetch: Callable[[], Awaitable[Any]]) -> Any:
+    async def _load(
+        self, tier: Tier, redis_key: str, symbol: str, fetch: Callable[[], Awaitable[Any]], shape: Shape
+    ) -> Any:
         raw = await self._redis.get(redis_key)
         now = self._clock()
         if raw is not None:
             current = Entry.decode(raw)
             if current.is_fresh(now):
-                return self._hit(tier, redis_key, symbol, current, "hit")
+                return self._hit(tier, redis_key, symbol, current, "hit", shape)
         deadline = time.monotonic() + self.config.lock_ttl_s * 2
         while True:
             token = uuid.uuid4().hex
@@ -387,12 +418,12 @@ class TieredCache:
             if entry is not None and entry.is_fresh(self._clock()):
                 if acquired:
                     await self._release(lock_key, token, redis_key)
-                return self._hit(tier, redis_key, symbol, entry, "join")
+                return self._hit(tier, redis_key, symbol, entry, "join", shape)
             if acquired:
-                return await self._fill(tier, redis_key, symbol, lock_key, token, fetch, stale=entry)
+                return await self._fill(tier, redis_key, symbol, lock_key, token, fetch, shape, stale=entry)
             if entry is not None:
                 # Someone else refreshes it: serve the stale copy now rather than wait.
-                return self._hit(tier, redis_key, symbol, entry, "stale")
+                return self._hit(tier, redis_key, symbol, entry, "stale", shape)
             if time.monotonic() > deadline:
                 self._stats.record(tier, LEVEL_REDIS, "join_failed")
                 raise UpstreamUnavailable(f"timed out waiting for another process to fill {redis_key}")
@@ -401,8 +432,9 @@ class TieredCache:
                 self._stats.record(tier, LEVEL_REDIS, "join_failed")
                 raise UpstreamUnavailable(f"upstream failed for {redis_key}: {failure}")
 
-    def _hit(self, tier: Tier, redis_key: str, symbol: str, entry: Entry, outcome: str) -> Any:
+    def _hit(self, tier: Tier, redis_key: str, symbol: str, entry: Entry, outcome: str, shape: Shape) -> Any:
         self._stats.record(tier, LEVEL_REDIS, outcome)
+        entry = _shaped(entry, shape)
         if outcome != "stale":
             self._l1_put(redis_key, entry, tier, symbol)
         return entry.value
@@ -415,6 +447,7 @@ class TieredCache:
         lock_key: str,
         token: str,
         fetch: Callable[[], Awaitable[Any]],
+        shape: Shape,
         *,
         stale: Entry | None,
     ) -> Any:
@@ -428,7 +461,7 @@ class TieredCache:
             if stale is not None:
                 log.info("upstream failed, serving stale copy", extra={"key": redis_key, "error": reason})
                 self._stats.record(tier, LEVEL_REDIS, "stale")
-                return stale.value
+                return shape(stale.value)
             raise
         except BaseException:
             # Cancelled: free the lock without a failure, so a waiter takes over the fill.
@@ -441,8 +474,9 @@ class TieredCache:
             keys=[redis_key, lock_key], args=[entry.encode(), self._ttl_ms(tier), token, self._channel, event]
         )
         self._stats.record(tier, LEVEL_REDIS, "fill")
+        entry = _shaped(entry, shape)
         self._l1_put(redis_key, entry, tier, symbol)
-        return value
+        return entry.value
 
     async def _release(self, lock_key: str, token: str, redis_key: str, failure: str | None = None) -> None:
         event = (

@@ -1,12 +1,15 @@
 """The one Redis connection factory (redis-py asyncio, hiredis parser when installed).
 
 Timeouts everywhere, retries on connection loss, and a pool that reconnects by itself after a
-Redis restart: a broken connection is dropped and the next command opens a new one.
+Redis restart: a broken connection is dropped and the next command opens a new one. The pool is a
+blocking one: when every connection is busy (200 concurrent exchange calls each asking the rate
+limiter), a command waits up to ``REDIS_POOL_TIMEOUT_S`` for a free connection instead of failing at
+once with "Too many connections".
 """
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import ExponentialBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -21,8 +24,9 @@ RETRYABLE_ERRORS: tuple[type[Exception], ...] = (RedisConnectionError, RedisTime
 def create_redis(settings: ServiceSettings, *, decode_responses: bool = False) -> Redis:
     """A pooled asyncio client. Bytes in, bytes out unless ``decode_responses``."""
     password = settings.redis_password.get_secret_value() if settings.redis_password else None
-    client: Redis = Redis.from_url(
+    pool = BlockingConnectionPool.from_url(
         settings.redis_url,
+        timeout=settings.redis_pool_timeout_s,
         password=password,
         decode_responses=decode_responses,
         socket_timeout=settings.redis_socket_timeout_s,
@@ -33,4 +37,5 @@ def create_redis(settings: ServiceSettings, *, decode_responses: bool = False) -
         retry_on_error=list(RETRYABLE_ERRORS),
         client_name=settings.service_name,
     )
+    client: Redis = Redis.from_pool(pool)  # the client owns the pool: aclose() closes its connections
     return client

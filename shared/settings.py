@@ -32,6 +32,7 @@ class ServiceSettings(BaseSettings):
     redis_socket_timeout_s: float = Field(5.0, gt=0, le=60)
     redis_connect_timeout_s: float = Field(2.0, gt=0, le=60)
     redis_max_connections: int = Field(64, ge=2, le=10_000)
+    redis_pool_timeout_s: float = Field(10.0, gt=0, le=300)  # wait for a free pooled connection
 
     # Cache tiers: fresh TTL in seconds, and how long a stale copy is kept after it (multiple of fresh TTL).
     cache_ttl_price_s: float = Field(30, gt=0, le=86_400)
@@ -41,7 +42,7 @@ class ServiceSettings(BaseSettings):
     cache_ttl_global_s: float = Field(900, gt=0, le=86_400)
     cache_stale_factor: float = Field(10.0, ge=0, le=1_000)
     cache_l1_max_entries: int = Field(10_000, ge=0, le=10_000_000)
-    cache_l1_ttl_s: float = Field(2.0, ge=0, le=3_600)
+    cache_l1_ttl_s: float = Field(10.0, ge=0, le=3_600)
     cache_lock_ttl_s: float = Field(10.0, gt=0, le=600)
     cache_key_prefix: str = Field("tp", pattern=r"^[A-Za-z0-9_.-]+$")
 

@@ -12,11 +12,12 @@ the neutral band: neutral); confidence grows with the score and with how many ti
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.ia1.indicators import Frame, compute
+from services.ia1.indicators import Frame, Rows, compute
 from services.ia1.levels import support_resistance
 from services.ia1.patterns import detect
 from shared.contracts import Analysis, Opportunity, Signal
@@ -85,7 +86,7 @@ def signal_kind(signal: Signal, indicators: dict[str, float], patterns: list[str
     return f"{setup}_{signal}"
 
 
-def candles_fingerprint(candles: dict[str, list[list[float]]]) -> str:
+def candles_fingerprint(candles: Mapping[str, Rows]) -> str:
     """Same candles, same fingerprint: the key under which an analysis is cached."""
     parts = [
         f"{tf}:{len(rows)}:{rows[-1][0] if rows else 0}:{rows[-1][4] if rows else 0}"
@@ -100,7 +101,7 @@ class RuleAnalyst:
     def __init__(self, config: AnalystConfig | None = None) -> None:
         self.config = config or AnalystConfig()
 
-    def analyse(self, opportunity: Opportunity, candles: dict[str, list[list[float]]]) -> Analysis:
+    def analyse(self, opportunity: Opportunity, candles: Mapping[str, Rows]) -> Analysis:
         cfg = self.config
         if cfg.primary not in candles:
             raise BadRequestError(f"candles for the primary timeframe {cfg.primary} are missing")

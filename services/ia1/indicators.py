@@ -7,12 +7,15 @@ leaves this module.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import talib
 
 from shared.errors import BadRequestError
+
+Rows = Sequence[Sequence[float]]  # [ts_ms, open, high, low, close, volume], oldest first
 
 MIN_CANDLES = 50
 VALUE_AREA = 0.70
@@ -31,7 +34,7 @@ class Frame:
     volume: np.ndarray
 
     @classmethod
-    def from_rows(cls, rows: list[list[float]], timeframe: str) -> Frame:
+    def from_rows(cls, rows: Rows, timeframe: str) -> Frame:
         if len(rows) < MIN_CANDLES:
             raise BadRequestError(f"{timeframe}: {len(rows)} candles, at least {MIN_CANDLES} are needed")
         try:

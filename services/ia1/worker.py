@@ -13,6 +13,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from services.ia1.analyst import RuleAnalyst, candles_fingerprint
+from services.ia1.indicators import Rows
 from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.cache import Tier, TieredCache
@@ -41,7 +42,7 @@ class Ia1Worker:
         self.analyst = analyst
         self._candles = candles
 
-    async def fetch_candles(self, symbol: str) -> dict[str, list[list[float]]]:
+    async def fetch_candles(self, symbol: str) -> dict[str, Rows]:
         timeframes = self.analyst.config.timeframes
         rows = await asyncio.gather(*(self._gateway.ohlcv(symbol, tf, self._candles) for tf in timeframes))
         return dict(zip(timeframes, rows, strict=True))
@@ -52,8 +53,11 @@ class Ia1Worker:
         async def compute() -> dict[str, Any]:
             return self.analyst.analyse(opportunity, candles).model_dump(mode="json", exclude=set(PER_MESSAGE))
 
-        key = f"analysis:{self.analyst.name}:{candles_fingerprint(candles)}"
-        technical = await self._cache.get_or_fetch(Tier.TECHNICAL, key, compute, symbol=opportunity.symbol)
+        if self._gateway.options.use_cache:
+            key = f"analysis:{self.analyst.name}:{candles_fingerprint(candles)}"
+            technical = await self._cache.get_or_fetch(Tier.TECHNICAL, key, compute, symbol=opportunity.symbol)
+        else:  # GATEWAY_MODE=baseline: nothing shared, every analysis computed again, as the original did
+            technical = await compute()
         return Analysis.model_validate(
             {
                 **technical,

@@ -6,21 +6,24 @@ The decision's id derives from the analysis id, so the same analysis always yiel
 
 from __future__ import annotations
 
-import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 
 from redis.asyncio import Redis
 
 from services.ia2.adaptive import AdaptiveConfidence
-from services.ia2.correlation import correlation
+from services.ia2.correlation import correlations
 from services.ia2.risk import Context, Proposal, RiskManager, Verdict
 from services.ia2.sizing import size_position
 from shared.contracts import Analysis, Decision
+from shared.errors import TradepipeError
 from shared.keys import HALT
 from shared.messages import derived_message_id
 from shared.trading_state import Snapshot, read_snapshot, set_flag
 
 ClosesFor = Callable[[str], Awaitable[Sequence[float] | None]]
+
+log = logging.getLogger(__name__)
 
 
 def decision_id(analysis: Analysis) -> str:
@@ -105,15 +108,20 @@ class Strategist:
         others = [s for s in snapshot.positions if s != symbol]
         if not others:
             return {}
-        series = await asyncio.gather(*(self._closes_for(s) for s in [symbol, *others]), return_exceptions=True)
-        mine = series[0]
-        if not isinstance(mine, Sequence):
+        mine = await self._closes_or_none(symbol)
+        if mine is None:
             return {}
-        found = {}
-        for other, closes in zip(others, series[1:], strict=True):
-            if isinstance(closes, Sequence) and (value := correlation(mine, closes)) is not None:
-                found[other] = value
-        return found
+        # One after the other: these series are read on every decision, so they are L1 hits that
+        # never suspend, and a task per open position (gather) cost more than the reads themselves.
+        series = {other: closes for other in others if (closes := await self._closes_or_none(other)) is not None}
+        return correlations(mine, series)
+
+    async def _closes_or_none(self, symbol: str) -> Sequence[float] | None:
+        try:
+            return await self._closes_for(symbol)
+        except TradepipeError as error:  # exchange or cache failure: no figure, the rule decides without it
+            log.info("no closes for correlation", extra={"symbol": symbol, "error": str(error)})
+            return None
 
     def _decision(self, analysis: Analysis, verdict: Verdict, required: float) -> Decision:
         approved = verdict.approved

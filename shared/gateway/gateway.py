@@ -28,11 +28,11 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from shared import metrics
-from shared.cache import Tier, TieredCache
+from shared.cache import Shape, Tier, TieredCache
 from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError
 from shared.gateway.breaker import CircuitBreaker
 from shared.gateway.errors import map_error, outcome_of
-from shared.gateway.models import MAX_OHLCV_LIMIT, TIMEFRAMES, Candles, OrderBook, Ticker
+from shared.gateway.models import MAX_OHLCV_LIMIT, TIMEFRAMES, Candles, OrderBook, Ticker, candle_rows
 from shared.gateway.ratelimit import DistributedRateLimiter
 from shared.settings import ServiceSettings
 
@@ -178,7 +178,14 @@ class MarketDataGateway:
         return result
 
     async def _cached(
-        self, tier: Tier, key: str, fetch: Callable[[], Awaitable[Any]], *, kind: str, symbol: str | None = None
+        self,
+        tier: Tier,
+        key: str,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        kind: str,
+        symbol: str | None = None,
+        shape: Shape | None = None,
     ) -> Any:
         if not self.options.use_cache:
             return await fetch()
@@ -189,7 +196,7 @@ class MarketDataGateway:
             called = True
             return await fetch()
 
-        value = await self.cache.get_or_fetch(tier, key, counted, symbol=symbol)
+        value = await self.cache.get_or_fetch(tier, key, counted, symbol=symbol, shape=shape)
         if not called:
             CALLS_SAVED.labels(kind).inc()
         return value
@@ -277,16 +284,17 @@ class MarketDataGateway:
             rows = await self._call(
                 "fetch_ohlcv", PUBLIC_WEIGHT, lambda: self.exchange.fetch_ohlcv(symbol, timeframe, limit=window)
             )
-            return [[float(v) for v in row] for row in rows]
+            return candle_rows(rows)
 
-        candles: Candles = await self._cached(Tier.OHLCV, f"{timeframe}:{window}", fetch, kind="ohlcv", symbol=symbol)
+        key = f"{timeframe}:{window}"
+        candles: Candles = await self._cached(Tier.OHLCV, key, fetch, kind="ohlcv", symbol=symbol, shape=candle_rows)
         return candles[-limit:]
 
     async def ohlcv_many(self, symbols: Sequence[str], timeframe: str, limit: int) -> dict[str, Candles]:
         """Candles for many symbols; concurrency bounded by the gateway's semaphore and the budget."""
         self.validate_ohlcv(timeframe, limit)
         results = await asyncio.gather(*(self.ohlcv(s, timeframe, limit) for s in symbols), return_exceptions=True)
-        return {s: r for s, r in zip(symbols, results, strict=True) if isinstance(r, list)}
+        return {s: r for s, r in zip(symbols, results, strict=True) if not isinstance(r, BaseException)}
 
     async def order_book(self, symbol: str, limit: int = 20) -> OrderBook:
         await self._check_symbol(symbol)

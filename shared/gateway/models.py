@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from typing import Any
 
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "3d", "1w", "1M")
 MAX_OHLCV_LIMIT = 1440
 
-Candles = list[list[float]]  # [ts_ms, open, high, low, close, volume], oldest first
+# [ts_ms, open, high, low, close, volume], oldest first. Tuples: a cached series is shared by every
+# reader of the process (nobody may change it), and tuples of floats are not tracked by the garbage
+# collector, so thousands of cached series cost nothing to its full passes.
+Candles = tuple[tuple[float, ...], ...]
+
+
+def candle_rows(rows: Iterable[Iterable[Any]]) -> Candles:
+    return tuple(tuple(float(v) for v in row) for row in rows)
 
 
 def _num(value: Any) -> float | None:

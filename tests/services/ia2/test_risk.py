@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 
 from services.ia2.adaptive import AdaptiveConfidence
-from services.ia2.correlation import correlation
+from services.ia2.correlation import correlation, correlations
 from services.ia2.risk import Context, Proposal, RiskConfig, RiskManager
 from services.ia2.sizing import size_position
 from services.ia2.strategist import Strategist
@@ -146,6 +146,29 @@ def test_correlation() -> None:
     value = correlation(list(a), list(b))
     assert value is not None and abs(value) < 0.3
     assert correlation(list(a[:10]), list(b[:10])) is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    lengths=st.lists(st.integers(5, 130), min_size=1, max_size=8),
+    mine_length=st.integers(5, 130),
+)
+def test_correlations_at_once_equal_the_pairwise_figures(seed: int, lengths: list[int], mine_length: int) -> None:
+    rng = np.random.default_rng(seed)
+
+    def series(n: int) -> list[float]:
+        return list(100 * np.exp(np.cumsum(rng.normal(0, 0.01, n))))
+
+    mine = series(mine_length)
+    others = {f"S{i}": series(n) for i, n in enumerate(lengths)}
+    others["FLAT"] = [5.0] * 120  # no variance: no figure, as pair-wise
+    others["BAD"] = [*series(110)[:-1], float("nan")]
+    expected = {s: v for s, c in others.items() if (v := correlation(mine, c)) is not None}
+    found = correlations(mine, others)
+    assert found.keys() == expected.keys()
+    for symbol, value in expected.items():
+        assert found[symbol] == pytest.approx(value, abs=1e-9)
 
 
 def analysis(signal: str = "long", confidence: float = 0.8, atr: float = 2.5, setup: str = "trend_long") -> Analysis:
