@@ -8,12 +8,14 @@ Redis when a Docker engine answers. With none of them the session fails loudly: 
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 from redis.asyncio import Redis
 
 from services.launcher import find_redis_binary
+from shared.cache import CacheConfig, TieredCache
+from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 from tests.redis_server import RedisServer
@@ -104,3 +106,34 @@ def sim(sim_server: SimServer) -> SimServer:
     sim_server.admin("PUT", "/rate-limit", json={"enabled": False})
     sim_server.admin("PUT", "/latency", json={"latency_ms": 0})
     return sim_server
+
+
+GatewayFactory = Callable[..., MarketDataGateway]
+
+
+@pytest.fixture
+async def make_gateway(sim: SimServer, redis: Redis, redis_url: str) -> AsyncIterator[GatewayFactory]:
+    """Gateways on the simulator and the test Redis, with settings overridable per call; closed after."""
+    made: list[tuple[MarketDataGateway, TieredCache]] = []
+
+    def factory(options: GatewayOptions | None = None, **overrides: object) -> MarketDataGateway:
+        values: dict[str, object] = {
+            "redis_url": redis_url,
+            "exchange_base_url": sim.api_url,
+            "exchange_api_key": sim.settings.sim_api_key,
+            "exchange_api_secret": sim.settings.sim_api_secret.get_secret_value(),
+            "exchange_rate_per_s": 1000,
+            "exchange_rate_burst": 1000,
+            "exchange_retries": 2,
+        }
+        values.update(overrides)
+        settings = ServiceSettings(**values)  # type: ignore[arg-type]
+        cache = TieredCache(redis, CacheConfig.from_settings(settings))
+        gateway = MarketDataGateway(settings, redis, cache, options=options)
+        made.append((gateway, cache))
+        return gateway
+
+    yield factory
+    for gateway, cache in made:
+        await gateway.close()
+        await cache.stop()

@@ -62,7 +62,7 @@ async def gatekeeper(request: Request, call_next: Callable[[Request], Awaitable[
     delay = controls.delay_s()
     if delay:
         await asyncio.sleep(delay)
-    fault = controls.fault_for(path)
+    fault = controls.fault_for(request.method, path)
     outcome = "ok"
     try:
         if fault is not None:
@@ -72,6 +72,10 @@ async def gatekeeper(request: Request, call_next: Callable[[Request], Awaitable[
                 return PlainTextResponse("gateway timeout", status_code=504)
             if fault.kind == "http_503":
                 return PlainTextResponse("service unavailable", status_code=503)
+            if fault.kind == "lost_response":
+                await call_next(request)  # done, but the answer never arrives
+                await asyncio.sleep(fault.hang_s)
+                return PlainTextResponse("gateway timeout", status_code=504)
             return error_response(SimError(RATE_LIMITED, "rate limit reached (injected)", 429))
         private = path.startswith(PRIVATE_PREFIXES)
         client = request.headers.get("X-BX-APIKEY") or (request.client.host if request.client else "?")

@@ -3,7 +3,9 @@
 Faults are injected for a time window (``duration_s``) or for a fraction of requests
 (``probability``), optionally only for paths starting with ``path_prefix``:
 ``http_503`` answers a non-JSON 503 (ccxt: ExchangeNotAvailable), ``timeout`` holds the request for
-``hang_s`` (ccxt: RequestTimeout), ``rate_limit`` answers BingX's code 100410.
+``hang_s`` (ccxt: RequestTimeout), ``rate_limit`` answers BingX's code 100410, ``lost_response``
+handles the request (an order is placed) and then holds the answer like ``timeout``: the client
+cannot tell whether its order exists, the case a retry must not turn into a second order.
 """
 
 from __future__ import annotations
@@ -17,20 +19,22 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-FaultKind = Literal["http_503", "timeout", "rate_limit"]
+FaultKind = Literal["http_503", "timeout", "rate_limit", "lost_response"]
 
 
 class FaultSpec(BaseModel):
     kind: FaultKind
     probability: float = Field(1.0, gt=0, le=1)
     duration_s: float | None = Field(None, gt=0, le=86_400)
+    count: int | None = Field(None, ge=1, le=1_000_000, description="only the next N matching requests")
     path_prefix: str = Field("/openApi", max_length=200)
+    method: Literal["GET", "POST", "PUT", "DELETE"] | None = None
     hang_s: float = Field(30.0, ge=0, le=600)
 
     @model_validator(mode="after")
     def _bounded(self) -> FaultSpec:
-        if self.duration_s is None and self.probability == 1.0:
-            raise ValueError("a fault needs a duration_s, a probability below 1, or both")
+        if self.duration_s is None and self.count is None and self.probability == 1.0:
+            raise ValueError("a fault needs a duration_s, a count, a probability below 1, or a mix")
         return self
 
 
@@ -38,11 +42,22 @@ class FaultSpec(BaseModel):
 class ActiveFault:
     spec: FaultSpec
     until: float | None
+    remaining: int | None = None
 
-    def applies(self, path: str, now: float, draw: float) -> bool:
-        if self.until is not None and now >= self.until:
+    def __post_init__(self) -> None:
+        self.remaining = self.spec.count
+
+    def expired(self, now: float) -> bool:
+        return (self.until is not None and now >= self.until) or self.remaining == 0
+
+    def applies(self, method: str, path: str, now: float, draw: float) -> bool:
+        if self.expired(now) or (self.spec.method is not None and method != self.spec.method):
             return False
-        return path.startswith(self.spec.path_prefix) and draw < self.spec.probability
+        if not (path.startswith(self.spec.path_prefix) and draw < self.spec.probability):
+            return False
+        if self.remaining is not None:
+            self.remaining -= 1
+        return True
 
 
 @dataclass
@@ -98,12 +113,12 @@ class Controls:
             bucket = self._buckets.setdefault(client, TokenBucket(self.rate, self.burst))
             return bucket.take(weight, time.monotonic())
 
-    def fault_for(self, path: str) -> FaultSpec | None:
+    def fault_for(self, method: str, path: str) -> FaultSpec | None:
         now = time.time()
         with self._lock:
-            self.faults = [f for f in self.faults if f.until is None or f.until > now]
+            self.faults = [f for f in self.faults if not f.expired(now)]
             for fault in self.faults:
-                if fault.applies(path, now, self._random.random()):
+                if fault.applies(method, path, now, self._random.random()):
                     return fault.spec
         return None
 

@@ -133,9 +133,14 @@ class LiveBroker:
             )
         except DuplicateOrderError:
             return await self._gateway.fetch_order_by_client_id(symbol, client_order_id)
-        except TransientExchangeError:
+        except TransientExchangeError as error:
             # The order may have been accepted before the error: find out before anyone retries.
-            return await self._gateway.fetch_order_by_client_id(symbol, client_order_id)
+            try:
+                return await self._gateway.fetch_order_by_client_id(symbol, client_order_id)
+            except OrderNotFoundError:
+                raise TransientExchangeError(
+                    f"order {client_order_id} was not placed ({error}); the redelivered decision places it"
+                ) from error
 
     @staticmethod
     def _filled(raw: dict[str, Any], fallback_price: float) -> tuple[float, float, str | None]:

@@ -6,52 +6,22 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import orjson
 import pytest
 from redis.asyncio import Redis
 
-from shared.cache import CacheConfig, TieredCache
 from shared.errors import BadRequestError, CircuitOpenError, InsufficientFundsError, TransientExchangeError
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.gateway.breaker import CircuitBreaker
 from shared.gateway.ratelimit import DistributedRateLimiter
-from shared.settings import ServiceSettings
+from tests.conftest import GatewayFactory as Factory
 from tests.sim_server import SimServer
 
 BTC = "BTC/USDT:USDT"
 TICKERS = "/openApi/swap/v2/quote/ticker"
 KLINES = "/openApi/swap/v3/quote/klines"
-
-Factory = Callable[..., MarketDataGateway]
-
-
-@pytest.fixture
-async def make_gateway(sim: SimServer, redis: Redis, redis_url: str) -> AsyncIterator[Factory]:
-    made: list[tuple[MarketDataGateway, TieredCache]] = []
-
-    def factory(options: GatewayOptions | None = None, **overrides: object) -> MarketDataGateway:
-        values: dict[str, object] = {
-            "redis_url": redis_url,
-            "exchange_base_url": sim.api_url,
-            "exchange_api_key": sim.settings.sim_api_key,
-            "exchange_api_secret": sim.settings.sim_api_secret.get_secret_value(),
-            "exchange_rate_per_s": 1000,
-            "exchange_rate_burst": 1000,
-            "exchange_retries": 2,
-        }
-        values.update(overrides)
-        settings = ServiceSettings(**values)  # type: ignore[arg-type]
-        cache = TieredCache(redis, CacheConfig.from_settings(settings))
-        gateway = MarketDataGateway(settings, redis, cache, options=options)
-        made.append((gateway, cache))
-        return gateway
-
-    yield factory
-    for gateway, cache in made:
-        await gateway.close()
-        await cache.stop()
 
 
 async def test_all_prices_with_one_upstream_call(make_gateway: Factory, sim: SimServer) -> None:
