@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint fmt run sim bench bench-quick clean
+.PHONY: install test lint fmt run sim bench bench-quick chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench: install  ## B1-B5 at full size (a few minutes): bench/results/latest.{jso
 
 bench-quick: install  ## the same scenarios, small: under 3 minutes on 2 cores
 	$(BIN)/python -m bench --quick
+
+chaos: install  ## the fault-injection suite at full load (1,000 opportunities; `make test` runs 300)
+	CHAOS_OPPORTUNITIES=1000 $(BIN)/pytest -q -s tests/chaos
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

