@@ -62,8 +62,10 @@ async def trades(request: Request, limit: Limit = 100) -> list[Trade]:
 
 
 @router.get("/equity")
-async def equity(request: Request, limit: Limit = 500) -> list[tuple[float, float]]:
-    return await _ledger(request).equity_curve(limit)
+async def equity(request: Request, limit: Limit = 500) -> list[list[float]]:
+    """The equity curve, oldest first, as ``[timestamp, equity]`` pairs."""
+    # Declared as lists: FastAPI writes a tuple type as an OpenAPI 3.1 schema that is not valid.
+    return [list(point) for point in await _ledger(request).equity_curve(limit)]
 
 
 @router.post("/kill-switch", dependencies=[Depends(admin_guard())])
