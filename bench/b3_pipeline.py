@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 from redis.asyncio import Redis
 
 from bench.env import ROOT, Env, Size, pct, progress
@@ -37,6 +36,7 @@ from shared.keys import (
 )
 from shared.messages import decode, encode
 from shared.redis_client import create_redis
+from tests.e2e.stack import wait_ready
 from tests.redis_server import free_port
 
 STAGES = ("execution", "ia2", "ia1")
@@ -84,20 +84,7 @@ class Replicas:
                 )
                 self.processes.append((f"{stage}-{i}", process, port))
         for name, process, port in self.processes:
-            self._wait_ready(name, process, port)
-
-    def _wait_ready(self, name: str, process: subprocess.Popen[bytes], port: int) -> None:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited: {(self.log_dir / f'{name}.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} not ready after 60 s")
+            wait_ready(f"http://127.0.0.1:{port}", process, self.log_dir / f"{name}.log", timeout_s=60)
 
     def stop(self) -> None:
         for _, process, _ in self.processes:

@@ -54,17 +54,7 @@ class Stack:
             self.start(name)
 
     def wait_ready(self, name: str, timeout_s: float = 30) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.processes[name].poll() is not None:
-                raise RuntimeError(f"{name} exited: {(self.log_dir / f'{name}.log').read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{self.url(name)}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{name} not ready: {(self.log_dir / f'{name}.log').read_text()[-2000:]}")
+        wait_ready(self.url(name), self.processes[name], self.log_dir / f"{name}.log", timeout_s)
 
     def stop(self, name: str, *, kill: bool = False) -> int:
         process = self.processes.pop(name)
@@ -77,3 +67,18 @@ class Stack:
                 self.stop(name)
             except subprocess.TimeoutExpired:
                 self.processes.get(name, subprocess.Popen(["true"])).kill()
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s: float = 30) -> None:
+    """Until ``url``/readyz answers 200; fails with the end of the log if the process exits or never gets ready."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{log.stem} exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{log.stem} not ready: {log.read_text()[-2000:]}")
