@@ -73,6 +73,15 @@ class ServiceSettings(BaseSettings):
     breaker_reset_s: float = Field(10.0, gt=0, le=3_600)
     gateway_mode: Literal["optimized", "baseline"] = "optimized"
 
+    # LLM analysts (ia1, ia2): any OpenAI-compatible chat-completions API. Used only when the service's
+    # IA1_PROVIDER / IA2_PROVIDER is "llm"; without LLM_BASE_URL nothing calls a model.
+    llm_base_url: str | None = Field(None, description="e.g. https://api.openai.com/v1 or http://localhost:11434/v1")
+    llm_api_key: SecretStr | None = None
+    llm_timeout_s: float = Field(20.0, gt=0, le=300)
+    llm_max_tokens: int = Field(600, ge=16, le=32_000)  # per answer
+    llm_max_requests_per_hour: int = Field(600, ge=0, le=1_000_000)  # per service, over all its replicas
+    llm_max_tokens_per_hour: int = Field(600_000, ge=0, le=1_000_000_000)
+
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str) -> str:

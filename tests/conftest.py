@@ -18,6 +18,7 @@ from shared.cache import CacheConfig, TieredCache
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
+from tests.llm_server import LlmServer
 from tests.redis_server import RedisServer
 from tests.sim_server import SimServer
 
@@ -137,3 +138,20 @@ async def make_gateway(sim: SimServer, redis: Redis, redis_url: str) -> AsyncIte
     for gateway, cache in made:
         await gateway.close()
         await cache.stop()
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[LlmServer]:
+    server = LlmServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def llm(llm_server: LlmServer) -> LlmServer:
+    """The session's OpenAI-compatible test server, answering validly, its request log emptied."""
+    llm_server.mode = "valid"
+    llm_server.requests.clear()
+    return llm_server

@@ -14,6 +14,7 @@ from prometheus_client import Counter
 
 from services.ia1.analyst import RuleAnalyst, candles_fingerprint
 from services.ia1.indicators import Rows
+from services.ia1.llm_analyst import LlmAnalyst
 from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.cache import Tier, TieredCache
@@ -35,12 +36,14 @@ class Ia1Worker:
         analyst: RuleAnalyst,
         *,
         candles: int,
+        llm: LlmAnalyst | None = None,
     ) -> None:
         self._gateway = gateway
         self._cache = cache
         self._publisher = publisher
         self.analyst = analyst
         self._candles = candles
+        self._llm = llm
 
     async def fetch_candles(self, symbol: str) -> dict[str, Rows]:
         timeframes = self.analyst.config.timeframes
@@ -58,6 +61,8 @@ class Ia1Worker:
             technical = await self._cache.get_or_fetch(Tier.TECHNICAL, key, compute, symbol=opportunity.symbol)
         else:  # GATEWAY_MODE=baseline: nothing shared, every analysis computed again, as the original did
             technical = await compute()
+        if self._llm is not None:  # its answers are cached by prompt, so a replay does not ask twice
+            technical = await self._llm.review(opportunity, technical)
         return Analysis.model_validate(
             {
                 **technical,

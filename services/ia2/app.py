@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any
 
@@ -10,15 +10,18 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import Counter
 
 from services.ia2.adaptive import AdaptiveConfidence
+from services.ia2.llm_strategist import LlmStrategist
 from services.ia2.risk import RiskManager
 from services.ia2.settings import Ia2Settings
 from services.ia2.strategist import Strategist
 from shared import metrics
 from shared.auth import admin_guard
 from shared.bus import Delivery
-from shared.contracts import Analysis
+from shared.contracts import Analysis, Decision
 from shared.gateway import MarketDataGateway
 from shared.keys import HALT, STREAM_ANALYSES, STREAM_DECISIONS
+from shared.llm import StructuredLlm
+from shared.llm.structured import status_router
 from shared.runtime import Runtime
 from shared.trading_state import clear_flag, read_snapshot
 
@@ -67,12 +70,19 @@ def build_app(settings: Ia2Settings, *, gateway: MarketDataGateway | None = None
         start_balance=settings.paper_start_balance,
     )
 
+    decide: Callable[[Analysis], Awaitable[Decision]] = strategist.decide
+    structured = None
+    if settings.ia2_provider == "llm":
+        structured = StructuredLlm.from_settings(settings, runtime.redis, runtime.cache, model=settings.ia2_llm_model)
+        runtime.on_shutdown.append(structured.close)
+        decide = LlmStrategist(structured, strategist).decide
+
     async def on_analysis(analysis: Analysis, delivery: Delivery) -> None:
-        decision = await strategist.decide(analysis)
+        decision = await decide(analysis)
         await runtime.publisher.publish(STREAM_DECISIONS, decision)
         DECISIONS.labels(decision.action, decision.strategist).inc()
 
     runtime.consume(STREAM_ANALYSES, "ia2", Analysis, on_analysis)
-    app = runtime.app([router], title="ia2 strategist and risk manager")
+    app = runtime.app([router, status_router(structured)], title="ia2 strategist and risk manager")
     app.state.strategist = strategist
     return app

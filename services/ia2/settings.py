@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from services.ia2.risk import RiskConfig
@@ -11,6 +13,8 @@ from shared.settings import RiskSettings
 class Ia2Settings(RiskSettings):
     service_name: str = "ia2"
     port: int = Field(8013, ge=1, le=65535)
+    ia2_provider: Literal["rules", "llm"] = "rules"  # llm: the model proposes, the risk manager still decides
+    ia2_llm_model: str = Field("gpt-4o-mini", min_length=1, max_length=200)
 
     def risk_config(self) -> RiskConfig:
         return RiskConfig(

@@ -89,6 +89,14 @@ class Strategist:
         self._closes_for = closes_for
         self._start_balance = start_balance
 
+    @property
+    def redis(self) -> Redis:
+        return self._redis
+
+    @property
+    def start_balance(self) -> float:
+        return self._start_balance
+
     async def decide(self, analysis: Analysis, proposal: Proposal | None = None) -> Decision:
         """Decide on ``analysis``; a proposal from elsewhere (an LLM) goes through the same limits."""
         snapshot = await read_snapshot(self._redis, start_balance=self._start_balance)

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from tests.e2e.stack import SERVICES, Stack
+from tests.llm_server import LlmServer
 from tests.redis_server import RedisServer
 from tests.sim_server import SimServer
 
@@ -24,16 +25,18 @@ SECRETS = {
     "EXCHANGE_API_KEY": "fake-exchange-key-9f3a1c",
     "EXCHANGE_API_SECRET": "fake-exchange-secret-7d2e4b",
     "ADMIN_TOKEN": "fake-admin-token-a8e6f0",
+    "LLM_API_KEY": "fake-llm-key-3b9d17",
 }
 
 
 @pytest.fixture
-def secret_stack(redis_binary: str, tmp_path: Path) -> Iterator[Stack]:
+def secret_stack(redis_binary: str, llm: LlmServer, tmp_path: Path) -> Iterator[Stack]:
     redis = RedisServer(redis_binary, password=SECRETS["REDIS_PASSWORD"]).start()
     sim = SimServer(
         sim_api_key=SECRETS["EXCHANGE_API_KEY"], sim_api_secret=SECRETS["EXCHANGE_API_SECRET"], sim_symbols=40
     ).start()
-    stack = Stack(redis.url, sim.api_url, tmp_path, RISK_MIN_CONFIDENCE="0.05", **SECRETS)
+    models = {"IA1_PROVIDER": "llm", "IA2_PROVIDER": "llm", "LLM_BASE_URL": llm.url}
+    stack = Stack(redis.url, sim.api_url, tmp_path, RISK_MIN_CONFIDENCE="0.05", **models, **SECRETS)
     try:
         stack.start_all()
         yield stack
@@ -54,7 +57,7 @@ def _mutating(client: httpx.Client) -> list[tuple[str, str]]:
     return [(m, p) for p, ops in schema["paths"].items() for m in ops if m in ("post", "put", "delete")]
 
 
-def test_secrets_never_leave_the_process(secret_stack: Stack, tmp_path: Path) -> None:
+def test_secrets_never_leave_the_process(secret_stack: Stack, llm: LlmServer, tmp_path: Path) -> None:
     time.sleep(8)  # a few scan cycles: the pipeline works with the secrets in use
     seen: list[str] = []
     admin_endpoints = 0
@@ -74,6 +77,7 @@ def test_secrets_never_leave_the_process(secret_stack: Stack, tmp_path: Path) ->
                 assert statuses[:2] == [401, 403], f"{name} {method} {path}: {statuses}"
                 admin_endpoints += 1
     secret_stack.stop_all()  # flushes the last log lines
+    assert llm.requests  # the models were called, with the key, which must not leak from there either
     logs = [path.read_text(errors="replace") for path in tmp_path.glob("*.log")]
     assert sum(len(text) for text in logs) > 1000  # the services did log
     assert admin_endpoints >= 4  # kill switch on/off, halt reset, cache invalidation

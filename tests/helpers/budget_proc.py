@@ -1,0 +1,27 @@
+"""One process of the shared-budget test: tries to reserve N LLM requests, prints how many it got.
+
+Usage: python -m tests.helpers.budget_proc REDIS_URL START_AT ATTEMPTS MAX_REQUESTS
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from shared.llm import LlmBudget
+from shared.redis_client import create_redis
+from shared.settings import ServiceSettings
+
+
+async def main(redis_url: str, start_at: float, attempts: int, max_requests: int) -> None:
+    redis = create_redis(ServiceSettings(redis_url=redis_url))
+    budget = LlmBudget(redis, "ia1", max_requests=max_requests, max_tokens=10**9)
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    granted = await asyncio.gather(*(budget.reserve() for _ in range(attempts)))
+    print(sum(granted))
+    await redis.aclose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])))
