@@ -1,0 +1,244 @@
+"""A deterministic synthetic market: every price is a pure function of (seed, symbol, minute).
+
+The log price of a symbol is its base price moved by a market factor it shares with the others
+(scaled by its beta), its own slower and faster cycles (long cycles read as trends, short ones as
+ranges), occasional hour-long spikes, and minute noise. Because nothing is stored, any time range can
+be computed on demand, and everything agrees: a candle of any interval is the aggregate of the
+1-minute candles inside it, and the ticker's last price is the close of the candle in progress.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+
+MINUTE_MS = 60_000
+INTERVAL_MINUTES = {
+    "1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
+    "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080, "1M": 43200,
+}  # fmt: skip
+# Long intervals are aggregated from every Nth minute, not all of them: same trend, bounded cost.
+COARSE_STRIDE = {"3d": 15, "1w": 30, "1M": 120}
+KNOWN = [
+    ("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0), ("BNB", 550.0), ("XRP", 0.6), ("DOGE", 0.15),
+    ("ADA", 0.45), ("AVAX", 35.0), ("LINK", 15.0), ("DOT", 7.0), ("TRX", 0.12), ("MATIC", 0.7),
+    ("LTC", 80.0), ("ATOM", 9.0), ("NEAR", 5.0), ("APT", 9.0), ("ARB", 1.1), ("OP", 2.2),
+    ("FIL", 5.5), ("INJ", 25.0),
+]  # fmt: skip
+_MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64 finaliser: a fast, well-spread integer hash (wrapping uint64 arithmetic)."""
+    x = x.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+        x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        x = x ^ (x >> np.uint64(31))
+    return x & _MASK
+
+
+def uniform(seed: int, stream: int, index: np.ndarray) -> np.ndarray:
+    """Deterministic uniforms in [0, 1) for (seed, stream, index)."""
+    with np.errstate(over="ignore"):
+        key = np.uint64(seed) * np.uint64(0x9E3779B97F4A7C15) + np.uint64(stream) * np.uint64(0xD1B54A32D192ED03)
+        x = _mix(index.astype(np.uint64) + key)
+    return (x >> np.uint64(11)).astype(np.float64) / float(1 << 53)
+
+
+@dataclass(frozen=True)
+class SymbolSpec:
+    index: int
+    base: str
+    base_price: float
+    beta: float
+    volatility: float  # scale of the log-price moves
+    spread_bps: float
+    volume_per_minute: float  # in base units
+    price_decimals: int
+    quantity_decimals: int
+
+    @property
+    def exchange_id(self) -> str:
+        return f"{self.base}-USDT"
+
+
+def _decimals_for(price: float) -> int:
+    return max(1, min(8, 4 - math.floor(math.log10(price))))
+
+
+def make_symbols(seed: int, count: int) -> list[SymbolSpec]:
+    specs = []
+    draws = uniform(seed, 1, np.arange(count * 8)).reshape(count, 8)
+    for i in range(count):
+        u = draws[i]
+        if i < len(KNOWN):
+            base, price = KNOWN[i]
+        else:
+            base, price = f"SYM{i:03d}", float(10 ** (u[0] * 5 - 2))  # 0.01 .. 1000
+        price_decimals = _decimals_for(price)
+        notional_per_minute = 10 ** (3 + u[1] * 3)  # $1k .. $1M per minute
+        specs.append(
+            SymbolSpec(
+                index=i,
+                base=base,
+                base_price=price,
+                beta=0.5 + u[2],
+                volatility=0.02 + u[3] * 0.06,
+                spread_bps=1.0 + u[4] * 12,
+                volume_per_minute=notional_per_minute / price,
+                price_decimals=price_decimals,
+                quantity_decimals=max(0, min(6, 6 - price_decimals + 2)),
+            )
+        )
+    return specs
+
+
+# Market factor cycles (minutes) and amplitudes: weekly, daily, a few hours, an hour.
+_FACTOR = ((10_080.0, 1.0), (1_440.0, 0.6), (240.0, 0.3), (60.0, 0.15))
+_OWN = ((4_320.0, 0.9), (720.0, 0.5), (90.0, 0.25), (20.0, 0.1))
+
+
+class SyntheticMarket:
+    def __init__(self, seed: int, symbol_count: int) -> None:
+        self.seed = seed
+        self.symbols = make_symbols(seed, symbol_count)
+        self.by_id = {s.exchange_id: s for s in self.symbols}
+        phases = uniform(seed, 2, np.arange(len(_FACTOR) + symbol_count * len(_OWN))) * 2 * math.pi
+        self._factor_phases = phases[: len(_FACTOR)]
+        self._own_phases = phases[len(_FACTOR) :].reshape(symbol_count, len(_OWN)) if symbol_count else phases[:0]
+
+    # -- prices ------------------------------------------------------------------------------
+
+    def log_moves(self, spec: SymbolSpec, minutes: np.ndarray) -> np.ndarray:
+        m = minutes.astype(np.float64)
+        factor = sum(
+            a * np.sin(2 * math.pi * m / p + ph) for (p, a), ph in zip(_FACTOR, self._factor_phases, strict=True)
+        )
+        own = sum(
+            a * np.sin(2 * math.pi * m / p + ph) for (p, a), ph in zip(_OWN, self._own_phases[spec.index], strict=True)
+        )
+        hour = (minutes // 60).astype(np.int64)
+        spike_on = uniform(self.seed, 1000 + spec.index, hour) < 0.015
+        spike_sign = np.where(uniform(self.seed, 2000 + spec.index, hour) < 0.5, -1.0, 1.0)
+        spike = spike_on * spike_sign * 1.5 * np.sin(math.pi * (minutes % 60) / 60)
+        noise = (uniform(self.seed, 3000 + spec.index, minutes.astype(np.int64)) - 0.5) * 0.08
+        moves: np.ndarray = spec.volatility * (spec.beta * factor + own + spike + noise)
+        return moves
+
+    def prices_at(self, spec: SymbolSpec, minutes: np.ndarray) -> np.ndarray:
+        """Price at the start of each minute."""
+        return np.asarray(spec.base_price * np.exp(self.log_moves(spec, minutes)), dtype=np.float64)
+
+    def price_now(self, spec: SymbolSpec, now_ms: int) -> float:
+        """Within a minute, the price moves from that minute's open toward the next minute's open."""
+        minute = now_ms // MINUTE_MS
+        frac = (now_ms % MINUTE_MS) / MINUTE_MS
+        start, end = self.prices_at(spec, np.array([minute, minute + 1]))
+        return float(start * (end / start) ** frac)
+
+    # -- candles -------------------------------------------------------------------------------
+
+    def minute_candles(self, spec: SymbolSpec, first: int, count: int, now_ms: int, stride: int = 1) -> np.ndarray:
+        """Rows [open, high, low, close, volume] for every ``stride``-th minute from ``first`` over ``count``
+        minutes; the current minute is partial and later ones are left out."""
+        starts = np.arange(first, first + count, stride, dtype=np.int64)
+        starts = starts[starts <= now_ms // MINUTE_MS]
+        opens = self.prices_at(spec, starts)
+        closes = self.prices_at(spec, starts + 1)
+        in_progress = starts == now_ms // MINUTE_MS
+        if in_progress.any():
+            closes[in_progress] = self.price_now(spec, now_ms)
+        wick = 1 + uniform(self.seed, 4000 + spec.index, starts) * spec.volatility * 0.02
+        highs = np.maximum(opens, closes) * wick
+        lows = np.minimum(opens, closes) / wick
+        activity = 0.5 + uniform(self.seed, 5000 + spec.index, starts) + np.abs(np.log(closes / opens)) * 200
+        volumes = spec.volume_per_minute * activity
+        if in_progress.any():
+            volumes[in_progress] *= (now_ms % MINUTE_MS) / MINUTE_MS
+            highs[in_progress] = np.maximum(opens[in_progress], closes[in_progress])
+            lows[in_progress] = np.minimum(opens[in_progress], closes[in_progress])
+        return np.column_stack([opens, highs, lows, closes, volumes])
+
+    def candles(
+        self, spec: SymbolSpec, interval: str, start_ms: int | None, end_ms: int | None, limit: int, now_ms: int
+    ) -> list[dict[str, float | int]]:
+        """Candles of ``interval`` (oldest first), each the aggregate of the 1-minute candles inside it."""
+        step = INTERVAL_MINUTES[interval]
+        last_open = (min(end_ms or now_ms, now_ms) // MINUTE_MS) // step * step
+        first_open = last_open - (limit - 1) * step
+        if start_ms is not None:
+            first_open = max(first_open, -(-(start_ms // MINUTE_MS) // step) * step)
+        if first_open > last_open:
+            return []
+        stride = COARSE_STRIDE.get(interval, 1)
+        count = (last_open - first_open) // step + 1
+        minute_rows = self.minute_candles(spec, first_open, count * step, now_ms, stride)
+        per = step // stride
+        out = []
+        for i in range(count):
+            chunk = minute_rows[i * per : (i + 1) * per]
+            if len(chunk) == 0:
+                break
+            out.append(
+                {
+                    "time": (first_open + i * step) * MINUTE_MS,
+                    "open": float(chunk[0, 0]),
+                    "high": float(chunk[:, 1].max()),
+                    "low": float(chunk[:, 2].min()),
+                    "close": float(chunk[-1, 3]),
+                    "volume": float(chunk[:, 4].sum() * stride),
+                }
+            )
+        return out
+
+    def tickers(self, now_ms: int) -> dict[str, dict[str, float | int]]:
+        """Every symbol's 24h ticker; computed once per second (all-tickers is polled often)."""
+        return _tickers_at(self, now_ms // 1000 * 1000)
+
+    def ticker(self, spec: SymbolSpec, now_ms: int) -> dict[str, float | int]:
+        day = _day_stats(self, spec.index, now_ms // MINUTE_MS)
+        last = self.price_now(spec, now_ms)
+        partial = self.minute_candles(spec, now_ms // MINUTE_MS, 1, now_ms)[0]
+        high, low = max(day[1], partial[1], last), min(day[2], partial[2], last)
+        volume = day[3] + partial[4]
+        half_spread = last * spec.spread_bps / 20_000
+        return {
+            "open": day[0],
+            "high": high,
+            "low": low,
+            "last": last,
+            "volume": volume,
+            "quote_volume": volume * (high + low + last) / 3,
+            "bid": last - half_spread,
+            "ask": last + half_spread,
+            "close_time": now_ms,
+        }
+
+    def order_book(
+        self, spec: SymbolSpec, depth: int, now_ms: int
+    ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+        last = self.price_now(spec, now_ms)
+        tick = 10**-spec.price_decimals
+        half_spread = max(tick, last * spec.spread_bps / 20_000)
+        sizes = 0.2 + uniform(self.seed, 6000 + spec.index, np.arange(depth * 2) + now_ms // 1000)
+        level_qty = spec.volume_per_minute * 0.05
+        bids = [(last - half_spread - i * tick * 5, float(level_qty * sizes[i])) for i in range(depth)]
+        asks = [(last + half_spread + i * tick * 5, float(level_qty * sizes[depth + i])) for i in range(depth)]
+        return bids, asks
+
+
+@lru_cache(maxsize=4096)
+def _day_stats(market: SyntheticMarket, index: int, minute: int) -> tuple[float, float, float, float]:
+    """(open, high, low, volume) of the 1440 complete minutes before ``minute``; cached per minute."""
+    spec = market.symbols[index]
+    rows = market.minute_candles(spec, minute - 1440, 1440, minute * MINUTE_MS)
+    return float(rows[0, 0]), float(rows[:, 1].max()), float(rows[:, 2].min()), float(rows[:, 4].sum())
+
+
+@lru_cache(maxsize=4)
+def _tickers_at(market: SyntheticMarket, now_ms: int) -> dict[str, dict[str, float | int]]:
+    return {spec.exchange_id: market.ticker(spec, now_ms) for spec in market.symbols}

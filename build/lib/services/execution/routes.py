@@ -1,0 +1,84 @@
+"""execution's HTTP API: account, positions, orders, trades, equity curve, and the kill switch."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, Field
+
+from services.execution.ledger import Ledger
+from services.execution.trader import Trader
+from shared.auth import admin_guard
+from shared.keys import KILL_SWITCH
+from shared.trading_state import Order, Position, Trade, clear_flag, set_flag
+
+router = APIRouter(tags=["execution"])
+Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+class KillSwitchRequest(BaseModel):
+    reason: str = Field("operator", min_length=1, max_length=200)
+    flatten: bool = False
+
+
+def _ledger(request: Request) -> Ledger:
+    ledger: Ledger = request.app.state.ledger
+    return ledger
+
+
+@router.get("/account")
+async def account(request: Request) -> dict[str, Any]:
+    snapshot = await _ledger(request).snapshot()
+    return {
+        "mode": request.app.state.trader.broker.mode,
+        "equity": snapshot.equity,
+        "cash": snapshot.account.cash,
+        "realized_pnl": snapshot.account.realized_pnl,
+        "fees": snapshot.account.fees,
+        "peak_equity": snapshot.account.peak_equity,
+        "drawdown": snapshot.drawdown,
+        "daily_loss": snapshot.daily_loss,
+        "exposure": snapshot.exposure,
+        "open_positions": len(snapshot.positions),
+        "halt": snapshot.halt_reason,
+        "kill_switch": snapshot.kill_reason,
+    }
+
+
+@router.get("/positions")
+async def positions(request: Request) -> list[Position]:
+    return list((await _ledger(request).snapshot()).positions.values())
+
+
+@router.get("/orders")
+async def orders(request: Request, limit: Limit = 100) -> list[Order]:
+    return await _ledger(request).orders(limit)
+
+
+@router.get("/trades")
+async def trades(request: Request, limit: Limit = 100) -> list[Trade]:
+    return await _ledger(request).trades(limit)
+
+
+@router.get("/equity")
+async def equity(request: Request, limit: Limit = 500) -> list[list[float]]:
+    """The equity curve, oldest first, as ``[timestamp, equity]`` pairs."""
+    # Declared as lists: FastAPI writes a tuple type as an OpenAPI 3.1 schema that is not valid.
+    return [list(point) for point in await _ledger(request).equity_curve(limit)]
+
+
+@router.post("/kill-switch", dependencies=[Depends(admin_guard())])
+async def kill_switch_on(request: Request, body: KillSwitchRequest) -> dict[str, Any]:
+    ledger = _ledger(request)
+    newly = await set_flag(ledger.redis, KILL_SWITCH, body.reason)
+    closed = 0
+    if body.flatten:
+        trader: Trader = request.app.state.trader
+        closed = await trader.flatten(request.app.state.prices, f"kill switch: {body.reason}")
+    return {"kill_switch": "on", "newly_set": newly, "positions_closed": closed}
+
+
+@router.delete("/kill-switch", dependencies=[Depends(admin_guard())])
+async def kill_switch_off(request: Request) -> dict[str, Any]:
+    return {"kill_switch": "off", "was_set": await clear_flag(_ledger(request).redis, KILL_SWITCH)}

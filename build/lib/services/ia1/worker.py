@@ -1,0 +1,78 @@
+"""ia1's handler: candles for each timeframe from the gateway, an analysis cached by those candles.
+
+The analysis of a given set of candles is computed once and kept in the technical tier (the
+"pattern-recognition cache"): replays, retries and replicas reuse it. The published analysis id is
+derived from the opportunity id, so a redelivered opportunity yields the same analysis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from prometheus_client import Counter
+
+from services.ia1.analyst import RuleAnalyst, candles_fingerprint
+from services.ia1.indicators import Rows
+from services.ia1.llm_analyst import LlmAnalyst
+from shared import metrics
+from shared.bus import Delivery, Publisher
+from shared.cache import Tier, TieredCache
+from shared.contracts import Analysis, Opportunity
+from shared.gateway import MarketDataGateway
+from shared.keys import STREAM_ANALYSES
+from shared.messages import derived_message_id
+
+ANALYSES = Counter(metrics.name("analyses_total"), "Analyses published, by signal and analyst", ["signal", "analyst"])
+PER_MESSAGE = ("message_id", "created_at", "opportunity_id", "opportunity_created_at")
+
+
+class Ia1Worker:
+    def __init__(
+        self,
+        gateway: MarketDataGateway,
+        cache: TieredCache,
+        publisher: Publisher,
+        analyst: RuleAnalyst,
+        *,
+        candles: int,
+        llm: LlmAnalyst | None = None,
+    ) -> None:
+        self._gateway = gateway
+        self._cache = cache
+        self._publisher = publisher
+        self.analyst = analyst
+        self._candles = candles
+        self._llm = llm
+
+    async def fetch_candles(self, symbol: str) -> dict[str, Rows]:
+        timeframes = self.analyst.config.timeframes
+        rows = await asyncio.gather(*(self._gateway.ohlcv(symbol, tf, self._candles) for tf in timeframes))
+        return dict(zip(timeframes, rows, strict=True))
+
+    async def analyse(self, opportunity: Opportunity) -> Analysis:
+        candles = await self.fetch_candles(opportunity.symbol)
+
+        async def compute() -> dict[str, Any]:
+            return self.analyst.analyse(opportunity, candles).model_dump(mode="json", exclude=set(PER_MESSAGE))
+
+        if self._gateway.options.use_cache:
+            key = f"analysis:{self.analyst.name}:{candles_fingerprint(candles)}"
+            technical = await self._cache.get_or_fetch(Tier.TECHNICAL, key, compute, symbol=opportunity.symbol)
+        else:  # GATEWAY_MODE=baseline: nothing shared, every analysis computed again, as the original did
+            technical = await compute()
+        if self._llm is not None:  # its answers are cached by prompt, so a replay does not ask twice
+            technical = await self._llm.review(opportunity, technical)
+        return Analysis.model_validate(
+            {
+                **technical,
+                "message_id": derived_message_id(opportunity.message_id, "ia1"),
+                "opportunity_id": opportunity.message_id,
+                "opportunity_created_at": opportunity.created_at,
+            }
+        )
+
+    async def on_opportunity(self, opportunity: Opportunity, delivery: Delivery) -> None:
+        analysis = await self.analyse(opportunity)
+        await self._publisher.publish(STREAM_ANALYSES, analysis)
+        ANALYSES.labels(analysis.signal, analysis.analyst).inc()

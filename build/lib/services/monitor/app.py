@@ -1,0 +1,37 @@
+"""monitor as a service (port 8001): performance endpoints, pipeline figures, history, live feed."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import FastAPI
+
+from services.monitor.advice import Thresholds
+from services.monitor.feed import FeedHub, feed_consumers
+from services.monitor.figures import HistorySampler, Sources
+from services.monitor.history import History
+from services.monitor.routes import feed_router, router
+from services.monitor.settings import MonitorSettings
+from shared.bus import ConsumerConfig
+from shared.gateway import MarketDataGateway
+from shared.runtime import Runtime
+
+
+def build_app(settings: MonitorSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
+    runtime = Runtime.build(settings, gateway=gateway)
+    http = httpx.AsyncClient()
+    thresholds = Thresholds(
+        hit_rate_below=settings.alert_hit_rate_below,
+        lag_above=settings.alert_consumer_lag_above,
+        pending_above=settings.alert_pending_above,
+    )
+    sources = Sources(runtime.redis, runtime.cache, http, settings.service_urls, thresholds)
+    history = History(runtime.redis, retention_s=settings.history_retention_s)
+    sampler = HistorySampler(sources, history, interval_s=settings.history_interval_s)
+    hub = FeedHub(settings.feed_client_queue)
+    runtime.components.extend(feed_consumers(runtime.redis, hub, ConsumerConfig.from_settings(settings)))
+    runtime.components.append(sampler)
+    runtime.on_shutdown.append(http.aclose)
+    app = runtime.app([router, feed_router], title="monitor")
+    app.state.sources, app.state.history, app.state.sampler, app.state.hub = sources, history, sampler, hub
+
+    return app

@@ -1,0 +1,358 @@
+"""The market-data gateway: the only way services read (and, live, trade on) the exchange.
+
+Optimised mode, the default:
+- every read goes through the tiered cache, so N services and replicas asking the same thing cause
+  one upstream call (the cache's cross-process single-flight) and a failing exchange yields stale data;
+- prices come from ONE batched all-tickers call, cached in the price tier, and single prices are
+  served from it;
+- candles are fetched in one standard window per (symbol, timeframe), so scout and ia1 share them.
+
+Every upstream call passes the circuit breaker, waits for the shared rate-limit budget, and is retried
+with backoff and jitter on transient errors only. Baseline mode (``GATEWAY_MODE=baseline``) switches
+the optimisations off in the same code: no cache, one ticker call per symbol; it is what the
+benchmarks compare against.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import ccxt.async_support as ccxt
+from prometheus_client import Counter, Histogram
+from redis.asyncio import Redis
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+
+from shared import metrics
+from shared.cache import Shape, Tier, TieredCache
+from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError
+from shared.gateway.breaker import CircuitBreaker
+from shared.gateway.errors import map_error, outcome_of
+from shared.gateway.models import MAX_OHLCV_LIMIT, TIMEFRAMES, Candles, OrderBook, Ticker, candle_rows
+from shared.gateway.ratelimit import DistributedRateLimiter
+from shared.settings import ServiceSettings
+
+EXCHANGE_REQUESTS = Counter(
+    metrics.name("exchange_requests_total"), "Upstream exchange calls by endpoint and outcome", ["endpoint", "outcome"]
+)
+EXCHANGE_SECONDS = Histogram(
+    metrics.name("exchange_request_duration_seconds"),
+    "Upstream call latency",
+    ["endpoint"],
+    buckets=metrics.LATENCY_BUCKETS,
+)
+CALLS_SAVED = Counter(metrics.name("exchange_calls_saved_total"), "Reads answered without an upstream call", ["kind"])
+for _kind in ("markets", "tickers", "ohlcv", "order_book"):
+    CALLS_SAVED.labels(_kind)  # every series exists from the start, at zero
+
+PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0
+OHLCV_WINDOW = 300  # candles fetched per (symbol, timeframe): one cache entry serves every limit up to it
+SWAP_SECTIONS = (
+    "fund",
+    "spot",
+    "swap",
+    "contract",
+    "wallets",
+    "user",
+    "subAccount",
+    "account",
+    "copyTrading",
+    "cswap",
+    "api",
+)
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class GatewayOptions:
+    use_cache: bool = True
+    batch_tickers: bool = True
+
+    @classmethod
+    def for_mode(cls, mode: str) -> GatewayOptions:
+        return cls() if mode == "optimized" else cls(use_cache=False, batch_tickers=False)
+
+
+def build_exchange(settings: ServiceSettings) -> ccxt.Exchange:
+    """The ccxt async client: our limiter replaces ccxt's own throttle; URLs point at EXCHANGE_BASE_URL."""
+    config: dict[str, Any] = {
+        "enableRateLimit": False,
+        "timeout": settings.exchange_timeout_ms,
+        "options": {"defaultType": "swap"},
+    }
+    if settings.exchange_api_key and settings.exchange_api_secret:
+        config["apiKey"] = settings.exchange_api_key.get_secret_value()
+        config["secret"] = settings.exchange_api_secret.get_secret_value()
+    if settings.exchange_base_url:
+        base = settings.exchange_base_url.rstrip("/")
+        config["urls"] = {"api": dict.fromkeys(SWAP_SECTIONS, base)}
+    exchange_class = getattr(ccxt, settings.exchange_id, None)
+    if exchange_class is None:
+        raise BadRequestError(f"unknown exchange id {settings.exchange_id!r} (EXCHANGE_ID)")
+    exchange: ccxt.Exchange = exchange_class(config)
+    return exchange
+
+
+class MarketDataGateway:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        redis: Redis,
+        cache: TieredCache,
+        *,
+        exchange: ccxt.Exchange | None = None,
+        options: GatewayOptions | None = None,
+    ) -> None:
+        self.settings = settings
+        self.options = options or GatewayOptions.for_mode(settings.gateway_mode)
+        self.exchange = exchange or build_exchange(settings)
+        self.cache = cache
+        self.breaker = CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold, reset_s=settings.breaker_reset_s
+        )
+        self.limiter = DistributedRateLimiter(
+            redis,
+            key=f"{settings.cache_key_prefix}:ratelimit:{settings.exchange_id}:{self._account_id(settings)}",
+            rate_per_s=settings.exchange_rate_per_s,
+            burst=settings.exchange_rate_burst,
+            max_wait_s=settings.exchange_max_wait_s,
+        )
+        self._retries = settings.exchange_retries
+        self._concurrency = asyncio.Semaphore(settings.exchange_max_concurrency)
+        self._markets_lock = asyncio.Lock()
+
+    @staticmethod
+    def _account_id(settings: ServiceSettings) -> str:
+        # The budget is per account: public calls share one, each API key has its own. Never the key itself.
+        if settings.exchange_api_key is None:
+            return "public"
+        return hashlib.sha256(settings.exchange_api_key.get_secret_value().encode()).hexdigest()[:12]
+
+    async def close(self) -> None:
+        await self.exchange.close()
+
+    # -- upstream calls ------------------------------------------------------------------------
+
+    async def _call(self, endpoint: str, weight: float, fn: Callable[[], Awaitable[T]], *, retry: bool = True) -> T:
+        """One logical exchange call: breaker, shared budget, retries on transient errors, metrics."""
+        attempts = AsyncRetrying(
+            stop=stop_after_attempt(1 + (self._retries if retry else 0)),
+            wait=wait_exponential_jitter(multiplier=0.1, max=2.0, jitter=0.1),
+            retry=retry_if_exception(
+                lambda e: isinstance(e, TransientExchangeError) and not isinstance(e, CircuitOpenError)
+            ),
+            reraise=True,
+        )
+        async for attempt in attempts:
+            with attempt:
+                return await self._call_once(endpoint, weight, fn)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _call_once(self, endpoint: str, weight: float, fn: Callable[[], Awaitable[T]]) -> T:
+        try:
+            self.breaker.before_call()
+        except CircuitOpenError:
+            EXCHANGE_REQUESTS.labels(endpoint, "breaker_open").inc()
+            raise
+        await self.limiter.acquire(weight)
+        started = time.perf_counter()
+        async with self._concurrency:
+            try:
+                result = await fn()
+            except ccxt.BaseError as error:
+                EXCHANGE_REQUESTS.labels(endpoint, outcome_of(error)).inc()
+                mapped = map_error(error)
+                if isinstance(mapped, TransientExchangeError):
+                    self.breaker.on_failure()
+                else:
+                    self.breaker.on_success()  # the exchange answered: it is up
+                raise mapped from error
+            finally:
+                EXCHANGE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+        self.breaker.on_success()
+        EXCHANGE_REQUESTS.labels(endpoint, "ok").inc()
+        return result
+
+    async def _cached(
+        self,
+        tier: Tier,
+        key: str,
+        fetch: Callable[[], Awaitable[Any]],
+        *,
+        kind: str,
+        symbol: str | None = None,
+        shape: Shape | None = None,
+    ) -> Any:
+        if not self.options.use_cache:
+            return await fetch()
+        called = False
+
+        async def counted() -> Any:
+            nonlocal called
+            called = True
+            return await fetch()
+
+        value = await self.cache.get_or_fetch(tier, key, counted, symbol=symbol, shape=shape)
+        if not called:
+            CALLS_SAVED.labels(kind).inc()
+        return value
+
+    # -- markets -------------------------------------------------------------------------------
+
+    async def markets(self) -> dict[str, Any]:
+        """The exchange's markets (ccxt structures), loaded once per process, shared through the cache."""
+        if self.exchange.markets:
+            return dict(self.exchange.markets)
+        async with self._markets_lock:
+            if not self.exchange.markets:
+                raw = await self._cached(Tier.MARKET, "markets", self._load_markets, kind="markets")
+                self.exchange.set_markets(list(raw.values()))
+        return dict(self.exchange.markets)
+
+    async def _load_markets(self) -> dict[str, Any]:
+        loaded: dict[str, Any] = await self._call(
+            "load_markets", PUBLIC_WEIGHT * 3, lambda: self.exchange.load_markets(True)
+        )
+        return {symbol: market for symbol, market in loaded.items() if market.get("swap")}
+
+    async def symbols(self) -> list[str]:
+        """Every active swap symbol, in ccxt's unified form (``BTC/USDT:USDT``)."""
+        return sorted(s for s, m in (await self.markets()).items() if m.get("swap") and m.get("active", True))
+
+    async def _check_symbol(self, symbol: str) -> None:
+        if symbol not in await self.markets():
+            raise BadRequestError(f"unknown symbol {symbol!r}: use the unified form, e.g. BTC/USDT:USDT")
+
+    # -- prices --------------------------------------------------------------------------------
+
+    async def tickers(self) -> dict[str, Ticker]:
+        """Every swap ticker. Optimised: one batched call, cached. Baseline: one call per symbol."""
+        symbols = await self.symbols()
+        if not self.options.batch_tickers:
+            rows = await asyncio.gather(*(self._fetch_ticker(s) for s in symbols), return_exceptions=True)
+            return {t.symbol: t for t in rows if isinstance(t, Ticker)}
+        rows = await self._cached(Tier.PRICE, "tickers:all", self._fetch_all_tickers, kind="tickers")
+        return {row[0]: Ticker.from_row(row) for row in rows}
+
+    async def _fetch_all_tickers(self) -> list[list[Any]]:
+        raw = await self._call(
+            "fetch_tickers", PUBLIC_WEIGHT, lambda: self.exchange.fetch_tickers(None, {"type": "swap"})
+        )
+        return [Ticker.from_ccxt(t).to_row() for t in raw.values()]
+
+    async def _fetch_ticker(self, symbol: str) -> Ticker:
+        raw = await self._call("fetch_ticker", PUBLIC_WEIGHT, lambda: self.exchange.fetch_ticker(symbol))
+        return Ticker.from_ccxt(raw)
+
+    async def ticker(self, symbol: str) -> Ticker:
+        await self._check_symbol(symbol)
+        if not self.options.batch_tickers:
+            return await self._fetch_ticker(symbol)
+        found = (await self.tickers()).get(symbol)
+        if found is None:
+            raise BadRequestError(f"no ticker for {symbol!r}")
+        return found
+
+    async def prices(self, symbols: Sequence[str]) -> dict[str, float]:
+        """Last price per symbol (symbols without a price are left out)."""
+        if not self.options.batch_tickers:
+            tickers = await asyncio.gather(*(self.ticker(s) for s in symbols), return_exceptions=True)
+            return {t.symbol: t.last for t in tickers if isinstance(t, Ticker) and t.last}
+        all_tickers = await self.tickers()
+        return {s: t.last for s in symbols if (t := all_tickers.get(s)) is not None and t.last}
+
+    # -- candles and books -----------------------------------------------------------------------
+
+    @staticmethod
+    def validate_ohlcv(timeframe: str, limit: int) -> None:
+        if timeframe not in TIMEFRAMES:
+            raise BadRequestError(f"bad timeframe {timeframe!r}: use one of {', '.join(TIMEFRAMES)}")
+        if not 1 <= limit <= MAX_OHLCV_LIMIT:
+            raise BadRequestError(f"limit {limit} out of range 1..{MAX_OHLCV_LIMIT}")
+
+    async def ohlcv(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        """The last ``limit`` candles, oldest first, as compact rows [ts, o, h, l, c, v]."""
+        self.validate_ohlcv(timeframe, limit)
+        await self._check_symbol(symbol)
+        window = max(limit, OHLCV_WINDOW) if self.options.use_cache else limit
+
+        async def fetch() -> Candles:
+            rows = await self._call(
+                "fetch_ohlcv", PUBLIC_WEIGHT, lambda: self.exchange.fetch_ohlcv(symbol, timeframe, limit=window)
+            )
+            return candle_rows(rows)
+
+        key = f"{timeframe}:{window}"
+        candles: Candles = await self._cached(Tier.OHLCV, key, fetch, kind="ohlcv", symbol=symbol, shape=candle_rows)
+        return candles[-limit:]
+
+    async def ohlcv_many(self, symbols: Sequence[str], timeframe: str, limit: int) -> dict[str, Candles]:
+        """Candles for many symbols; concurrency bounded by the gateway's semaphore and the budget."""
+        self.validate_ohlcv(timeframe, limit)
+        results = await asyncio.gather(*(self.ohlcv(s, timeframe, limit) for s in symbols), return_exceptions=True)
+        return {s: r for s, r in zip(symbols, results, strict=True) if not isinstance(r, BaseException)}
+
+    async def order_book(self, symbol: str, limit: int = 20) -> OrderBook:
+        await self._check_symbol(symbol)
+        if not 1 <= limit <= 1000:
+            raise BadRequestError(f"order book limit {limit} out of range 1..1000")
+
+        async def fetch() -> dict[str, Any]:
+            raw = await self._call(
+                "fetch_order_book", PUBLIC_WEIGHT, lambda: self.exchange.fetch_order_book(symbol, limit)
+            )
+            return {"bids": raw["bids"][:limit], "asks": raw["asks"][:limit], "timestamp": raw.get("timestamp")}
+
+        book = await self._cached(Tier.MARKET, f"book:{limit}", fetch, kind="order_book", symbol=symbol)
+        return OrderBook(symbol, book["bids"], book["asks"], book["timestamp"])
+
+    # -- account and orders (live trading; never cached) -------------------------------------------
+
+    async def balance(self) -> dict[str, Any]:
+        raw: dict[str, Any] = await self._call(
+            "fetch_balance", PRIVATE_WEIGHT, lambda: self.exchange.fetch_balance({"type": "swap"})
+        )
+        return raw
+
+    async def positions(self, symbols: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        raw: list[dict[str, Any]] = await self._call(
+            "fetch_positions", PRIVATE_WEIGHT, lambda: self.exchange.fetch_positions(list(symbols) if symbols else None)
+        )
+        return raw
+
+    async def create_order(
+        self,
+        symbol: str,
+        side: str,
+        amount: float,
+        *,
+        client_order_id: str,
+        order_type: str = "market",
+        price: float | None = None,
+        reduce_only: bool = False,
+    ) -> dict[str, Any]:
+        """Place one order, never retried here: a timeout may hide an accepted order, so the caller
+        looks it up by ``client_order_id`` before trying again (see execution's live broker)."""
+        await self._check_symbol(symbol)
+        params: dict[str, Any] = {"clientOrderId": client_order_id}
+        if reduce_only:
+            params["reduceOnly"] = True
+        raw: dict[str, Any] = await self._call(
+            "create_order",
+            PRIVATE_WEIGHT,
+            lambda: self.exchange.create_order(symbol, order_type, side, amount, price, params),
+            retry=False,
+        )
+        return raw
+
+    async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any]:
+        raw: dict[str, Any] = await self._call(
+            "fetch_order",
+            PRIVATE_WEIGHT,
+            lambda: self.exchange.fetch_order("None", symbol, {"clientOrderId": client_order_id}),
+        )
+        return raw

@@ -1,0 +1,75 @@
+"""Domain types the rest of the system sees instead of raw ccxt dicts."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass
+from typing import Any
+
+TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "3d", "1w", "1M")
+MAX_OHLCV_LIMIT = 1440
+
+# [ts_ms, open, high, low, close, volume], oldest first. Tuples: a cached series is shared by every
+# reader of the process (nobody may change it), and tuples of floats are not tracked by the garbage
+# collector, so thousands of cached series cost nothing to its full passes.
+Candles = tuple[tuple[float, ...], ...]
+
+
+def candle_rows(rows: Iterable[Iterable[Any]]) -> Candles:
+    return tuple(tuple(float(v) for v in row) for row in rows)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+@dataclass(frozen=True)
+class Ticker:
+    symbol: str
+    last: float | None
+    bid: float | None
+    ask: float | None
+    high: float | None
+    low: float | None
+    base_volume: float | None
+    quote_volume: float | None
+    change_pct: float | None
+    timestamp: int | None
+
+    @classmethod
+    def from_ccxt(cls, raw: dict[str, Any]) -> Ticker:
+        last = _num(raw.get("last")) or _num(raw.get("close"))
+        ts = raw.get("timestamp")
+        return cls(
+            symbol=str(raw["symbol"]),
+            last=last,
+            bid=_num(raw.get("bid")),
+            ask=_num(raw.get("ask")),
+            high=_num(raw.get("high")),
+            low=_num(raw.get("low")),
+            base_volume=_num(raw.get("baseVolume")),
+            quote_volume=_num(raw.get("quoteVolume")),
+            change_pct=_num(raw.get("percentage")),
+            timestamp=int(ts) if isinstance(ts, int | float) else None,
+        )
+
+    def to_row(self) -> list[Any]:
+        """Compact form for the cache: values in field order."""
+        return list(astuple(self))
+
+    @classmethod
+    def from_row(cls, row: list[Any]) -> Ticker:
+        return cls(*row)
+
+
+@dataclass(frozen=True)
+class OrderBook:
+    symbol: str
+    bids: list[list[float]]
+    asks: list[list[float]]
+    timestamp: int | None
