@@ -154,6 +154,8 @@ class Supervisor:
 def main() -> None:
     supervisor = Supervisor()
     signal.signal(signal.SIGTERM, _interrupt)
+    # Also when started in the background by a shell, which hands it SIGINT ignored (pkill -INT, kill -2).
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         env = dict(os.environ)
         env["REDIS_URL"] = supervisor.ensure_redis()
