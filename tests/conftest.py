@@ -154,4 +154,5 @@ def llm(llm_server: LlmServer) -> LlmServer:
     """The session's OpenAI-compatible test server, answering validly, its request log emptied."""
     llm_server.mode = "valid"
     llm_server.requests.clear()
+    llm_server.authorizations.clear()
     return llm_server

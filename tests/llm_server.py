@@ -48,6 +48,7 @@ class LlmServer:
         self.slow_s = 3.0
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
+        self.authorizations: list[str | None] = []
         self.app = self._build()
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
@@ -64,6 +65,7 @@ class LlmServer:
         async def complete(request: Request) -> Any:
             body = await request.json()
             self.requests.append(body)
+            self.authorizations.append(request.headers.get("authorization"))
             system, user = (m["content"] for m in body["messages"])
             if self.mode == "http_500":
                 return PlainTextResponse("upstream exploded", status_code=500)

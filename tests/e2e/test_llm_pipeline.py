@@ -54,6 +54,7 @@ async def test_models_analyse_and_decide_and_limits_still_hold(
         assert fill.quantity * fill.price <= SYMBOL_CAP * EQUITY * 1.01
     models = {r["model"] for r in llm.requests}
     assert models == {"analyst-model", "strategist-model"}  # two models, one per desk
+    assert set(llm.authorizations) == {"Bearer test-llm-key"}
     async with httpx.AsyncClient() as client:
         for name, model in (("ia1", "analyst-model"), ("ia2", "strategist-model")):
             status = (await client.get(f"{llm_stack.url(name)}/llm")).json()

@@ -52,6 +52,7 @@ async def test_valid_answer_is_validated_and_cached(make_llm: LlmFactory, llm: L
     again = await structured.ask(PROMPT, context, Reading)
     assert first == again and first.signal == "long" and first.confidence == 0.9
     assert len(llm.requests) == 1  # the same prompt on the same data: answered from Redis
+    assert llm.authorizations == [None]  # no LLM_API_KEY, no header (a local Ollama needs none)
     request = llm.requests[0]
     assert request["model"] == "test-model" and request["response_format"] == {"type": "json_object"}
     assert '"rsi": 61.2' in request["messages"][1]["content"]  # the data is in the prompt
