@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from services.execution.ledger import CloseResult, Ledger, OpenResult
 from services.execution.orders import close_order_id, open_order_id
@@ -40,6 +40,55 @@ def fill_price(price: float, *, buying: bool, slippage_bps: float) -> float:
     return price * (1 + slip) if buying else price * (1 - slip)
 
 
+def opening_order(decision: Decision, mode: Literal["paper", "live"], **fill: Any) -> Order:
+    """The order that opens ``decision``'s position, under the client id both brokers derive from it."""
+    assert decision.side is not None  # an "open" decision is complete (the contract checks it)
+    fill.setdefault("status", "filled")
+    return Order(
+        client_order_id=open_order_id(decision.message_id),
+        decision_id=decision.message_id,
+        symbol=decision.symbol,
+        side=decision.side,
+        kind="open",
+        quantity=decision.quantity,
+        mode=mode,
+        **fill,
+    )
+
+
+def closing_order(position: Position, mode: Literal["paper", "live"], reason: str, **fill: Any) -> Order:
+    return Order(
+        client_order_id=close_order_id(position.client_order_id),
+        decision_id=position.decision_id,
+        symbol=position.symbol,
+        side=position.side,
+        kind="close",
+        quantity=position.quantity,
+        status="filled",
+        mode=mode,
+        reason=reason,
+        **fill,
+    )
+
+
+def opened_position(decision: Decision, order: Order, last_price: float) -> Position:
+    assert decision.side is not None and decision.stop_loss is not None
+    return Position(
+        symbol=decision.symbol,
+        side=decision.side,
+        quantity=decision.quantity,
+        entry_price=order.price,
+        stop_loss=decision.stop_loss,
+        take_profit=decision.take_profit,
+        last_price=last_price,
+        opened_at=time.time(),
+        decision_id=decision.message_id,
+        client_order_id=order.client_order_id,
+        signal_kind=decision.signal_kind,
+        fees=order.fee,
+    )
+
+
 class PaperBroker:
     mode = "paper"
 
@@ -50,59 +99,20 @@ class PaperBroker:
         self._slippage_bps = slippage_bps
 
     async def open(self, decision: Decision) -> OpenResult:
-        client_order_id = open_order_id(decision.message_id)
-        existing = await self._ledger.order(client_order_id)
+        existing = await self._ledger.order(open_order_id(decision.message_id))
         if existing is not None:
             return OpenResult(existing, created=False)
-        assert decision.side is not None and decision.stop_loss is not None  # an "open" decision is complete
         market = (await self._prices.prices([decision.symbol])).get(decision.symbol)
-        base = Order(
-            client_order_id=client_order_id,
-            decision_id=decision.message_id,
-            symbol=decision.symbol,
-            side=decision.side,
-            kind="open",
-            quantity=decision.quantity,
-            status="filled",
-            mode="paper",
-        )
         if not market or market <= 0:
-            return await self._ledger.record_rejection(
-                base.model_copy(update={"status": "rejected", "reason": "no market price"})
-            )
+            refused = opening_order(decision, "paper", status="rejected", reason="no market price")
+            return await self._ledger.record_rejection(refused)
         price = fill_price(market, buying=decision.side == "long", slippage_bps=self._slippage_bps)
-        order = base.model_copy(update={"price": price, "fee": price * decision.quantity * self._fee_rate})
-        position = Position(
-            symbol=decision.symbol,
-            side=decision.side,
-            quantity=decision.quantity,
-            entry_price=price,
-            stop_loss=decision.stop_loss,
-            take_profit=decision.take_profit,
-            last_price=market,
-            opened_at=time.time(),
-            decision_id=decision.message_id,
-            client_order_id=client_order_id,
-            signal_kind=decision.signal_kind,
-            fees=order.fee,
-        )
-        return await self._ledger.open_position(order, position)
+        order = opening_order(decision, "paper", price=price, fee=price * decision.quantity * self._fee_rate)
+        return await self._ledger.open_position(order, opened_position(decision, order, market))
 
     async def close(self, position: Position, price: float, reason: str) -> CloseResult | None:
         fill = fill_price(price, buying=position.side == "short", slippage_bps=self._slippage_bps)
-        order = Order(
-            client_order_id=close_order_id(position.client_order_id),
-            decision_id=position.decision_id,
-            symbol=position.symbol,
-            side=position.side,
-            kind="close",
-            quantity=position.quantity,
-            status="filled",
-            price=fill,
-            fee=fill * position.quantity * self._fee_rate,
-            mode="paper",
-            reason=reason,
-        )
+        order = closing_order(position, "paper", reason, price=fill, fee=fill * position.quantity * self._fee_rate)
         return await self._ledger.close_position(position.symbol, order)
 
 
@@ -153,58 +163,18 @@ class LiveBroker:
         existing = await self._ledger.order(client_order_id)
         if existing is not None:
             return OpenResult(existing, created=False)
-        assert decision.side is not None and decision.stop_loss is not None
         side = "buy" if decision.side == "long" else "sell"
         raw = await self._place_once(decision.symbol, side, decision.quantity, client_order_id, reduce_only=False)
         price, fee, exchange_id = self._filled(raw, decision.entry_price)
-        order = Order(
-            client_order_id=client_order_id,
-            decision_id=decision.message_id,
-            symbol=decision.symbol,
-            side=decision.side,
-            kind="open",
-            quantity=decision.quantity,
-            status="filled",
-            price=price,
-            fee=fee,
-            mode="live",
-            exchange_order_id=exchange_id,
-        )
-        position = Position(
-            symbol=decision.symbol,
-            side=decision.side,
-            quantity=decision.quantity,
-            entry_price=price,
-            stop_loss=decision.stop_loss,
-            take_profit=decision.take_profit,
-            last_price=price,
-            opened_at=time.time(),
-            decision_id=decision.message_id,
-            client_order_id=client_order_id,
-            signal_kind=decision.signal_kind,
-            fees=fee,
-        )
-        return await self._ledger.open_position(order, position)
+        order = opening_order(decision, "live", price=price, fee=fee, exchange_order_id=exchange_id)
+        return await self._ledger.open_position(order, opened_position(decision, order, price))
 
     async def close(self, position: Position, price: float, reason: str) -> CloseResult | None:
         client_order_id = close_order_id(position.client_order_id)
         side = "sell" if position.side == "long" else "buy"
         raw = await self._place_once(position.symbol, side, position.quantity, client_order_id, reduce_only=True)
         fill, fee, exchange_id = self._filled(raw, price)
-        order = Order(
-            client_order_id=client_order_id,
-            decision_id=position.decision_id,
-            symbol=position.symbol,
-            side=position.side,
-            kind="close",
-            quantity=position.quantity,
-            status="filled",
-            price=fill,
-            fee=fee,
-            mode="live",
-            exchange_order_id=exchange_id,
-            reason=reason,
-        )
+        order = closing_order(position, "live", reason, price=fill, fee=fee, exchange_order_id=exchange_id)
         return await self._ledger.close_position(position.symbol, order)
 
 

@@ -7,8 +7,6 @@ readers can drop the copy.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 
@@ -21,6 +19,7 @@ from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.contracts import Decision, Execution
 from shared.keys import STREAM_EXECUTIONS
+from shared.periodic import Periodic
 from shared.trading_state import Order, Position, Snapshot, record_outcome
 
 log = logging.getLogger(__name__)
@@ -135,18 +134,17 @@ def publish_gauges(snapshot: Snapshot) -> None:
     HALTED.set(1 if snapshot.halt_reason or snapshot.kill_reason else 0)
 
 
-class PositionWatcher:
+class PositionWatcher(Periodic):
     """On every price update: mark positions to market, close those past their stop or target."""
 
     name = "position-watcher"
 
     def __init__(self, trader: Trader, prices: PriceSource, *, interval_s: float, equity_every_s: float) -> None:
+        super().__init__(interval_s)
         self._trader = trader
         self._prices = prices
-        self._interval_s = interval_s
         self._equity_every_s = equity_every_s
         self._last_equity_point = 0.0
-        self._task: asyncio.Task[None] | None = None
         self.last_tick: float = 0.0
 
     async def tick(self) -> int:
@@ -170,22 +168,5 @@ class PositionWatcher:
         self.last_tick = now
         return closed
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def ready(self) -> str | None:
-        return None if self._task is not None and not self._task.done() else "watcher not running"
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception:
-                log.exception("position watch failed; trying again next tick")
-            await asyncio.sleep(self._interval_s)
+    async def step(self) -> None:
+        await self.tick()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from services.monitor.health import services_health
 from services.monitor.history import History
 from services.monitor.pipeline import pipeline_figures
 from shared.cache import TieredCache
+from shared.periodic import Periodic
 from shared.trading_state import read_snapshot
 
 log = logging.getLogger(__name__)
@@ -90,38 +90,20 @@ def sample_of(figures: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-class HistorySampler:
+class HistorySampler(Periodic):
     """Records a sample every ``interval_s``; the history trims itself to 24 h."""
 
     name = "history-sampler"
 
     def __init__(self, sources: Sources, history: History, *, interval_s: float) -> None:
+        super().__init__(interval_s)
         self._sources = sources
         self._history = history
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
 
     async def sample_now(self) -> dict[str, Any]:
         figures = await gather(self._sources)
         await self._history.record(sample_of(figures))
         return figures
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def ready(self) -> str | None:
-        return None if self._task is not None and not self._task.done() else "sampler not running"
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await self.sample_now()
-            except Exception:
-                log.exception("history sample failed; next one in %.0f s", self._interval_s)
-            await asyncio.sleep(self._interval_s)
+    async def step(self) -> None:
+        await self.sample_now()

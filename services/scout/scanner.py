@@ -7,8 +7,6 @@ availability, not duplicate opportunities.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 import uuid
@@ -27,6 +25,7 @@ from shared.bus import Publisher
 from shared.contracts import Opportunity
 from shared.gateway import MarketDataGateway
 from shared.keys import STREAM_OPPORTUNITIES
+from shared.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -141,38 +140,20 @@ class Scanner:
         return published
 
 
-class ScanLoop:
+class ScanLoop(Periodic):
     """Scans every ``scan_interval_s``, sleeping between cycles; one replica per period."""
 
     name = "scan-loop"
 
     def __init__(self, scanner: Scanner, redis: Redis, interval_s: float) -> None:
+        super().__init__(interval_s)
         self._scanner = scanner
         self._redis = redis
-        self._interval_s = interval_s
-        self._task: asyncio.Task[None] | None = None
         self.cycles = 0
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-
-    async def ready(self) -> str | None:
-        return None if self._task is not None and not self._task.done() else "scan loop not running"
-
-    async def _run(self) -> None:
-        while True:
-            started = time.monotonic()
-            try:
-                lock_ms = max(1, int(self._interval_s * 1000) - 100)
-                if await self._redis.set(SCAN_LOCK, b"1", px=lock_ms, nx=True):
-                    await self._scanner.scan()
-                    self.cycles += 1
-            except Exception:
-                log.exception("scan failed; next one at the next period")
-            await asyncio.sleep(max(0.5, self._interval_s - (time.monotonic() - started)))
+    async def step(self) -> None:
+        # One replica per period: the lock lives a little less than the period.
+        lock_ms = max(1, int(self._interval_s * 1000) - 100)
+        if await self._redis.set(SCAN_LOCK, b"1", px=lock_ms, nx=True):
+            await self._scanner.scan()
+            self.cycles += 1
