@@ -11,8 +11,8 @@ import httpx
 import uvicorn
 
 from services.exchange_sim.app import build_app
-from services.exchange_sim.client import ccxt_urls
 from services.exchange_sim.settings import SimulatorSettings
+from shared.gateway.gateway import ccxt_urls
 from tests.redis_server import free_port
 
 ADMIN_TOKEN = "sim-admin-token"

@@ -51,7 +51,8 @@ for _kind in ("markets", "tickers", "ohlcv", "order_book"):
 
 PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0
 OHLCV_WINDOW = 300  # candles fetched per (symbol, timeframe): one cache entry serves every limit up to it
-SWAP_SECTIONS = (
+# Every REST section ccxt's bingx client knows: a base-URL override (the simulator, a proxy) covers all.
+API_SECTIONS = (
     "fund",
     "spot",
     "swap",
@@ -65,6 +66,11 @@ SWAP_SECTIONS = (
     "api",
 )
 T = TypeVar("T")
+
+
+def ccxt_urls(base_url: str) -> dict[str, Any]:
+    """``urls`` for ccxt's constructor; ``base_url`` ends in ``/openApi``, e.g. http://127.0.0.1:8020/openApi."""
+    return {"api": dict.fromkeys(API_SECTIONS, base_url.rstrip("/"))}
 
 
 @dataclass(frozen=True)
@@ -88,8 +94,7 @@ def build_exchange(settings: ServiceSettings) -> ccxt.Exchange:
         config["apiKey"] = settings.exchange_api_key.get_secret_value()
         config["secret"] = settings.exchange_api_secret.get_secret_value()
     if settings.exchange_base_url:
-        base = settings.exchange_base_url.rstrip("/")
-        config["urls"] = {"api": dict.fromkeys(SWAP_SECTIONS, base)}
+        config["urls"] = ccxt_urls(settings.exchange_base_url)
     exchange_class = getattr(ccxt, settings.exchange_id, None)
     if exchange_class is None:
         raise BadRequestError(f"unknown exchange id {settings.exchange_id!r} (EXCHANGE_ID)")
