@@ -25,7 +25,7 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 run: install  ## Redis + exchange simulator + the five services; Ctrl-C stops all
-	$(BIN)/python -m services.launcher
+	$(BIN)/python -m devkit.run
 
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/python -m services.exchange_sim

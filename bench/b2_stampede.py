@@ -1,51 +1,34 @@
 """B2: processes x callers ask for the same keys right after they expired.
 
-The keys are written first with a 1 s TTL and no stale window, then every process starts its callers
-at the same instant, after the copies expired: the worst case for a cache without single-flight.
+The keys are written first with a short TTL and no stale window; once every copy has expired, the
+processes start their callers together (devkit/stampede.py): the worst case for a cache without
+single-flight.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import time
 from typing import Any
 
-import orjson
-
-from bench.b2_proc import UPSTREAM_COUNTER
-from bench.env import ROOT, Env, Size, pct, progress
+from bench.env import Env, Size, pct, progress
+from devkit import stampede
+from devkit.stampede import UPSTREAM_COUNTER, stampede_settings
+from devkit.waits import eventually, gone
 from shared.cache import CacheConfig, Tier, TieredCache
 from shared.redis_client import create_redis
 
 
 async def run_mode(env: Env, size: Size, mode: str) -> dict[str, Any]:
-    settings = env.settings(service_name="bench-b2", cache_ttl_price_s=1.0, cache_stale_factor=0.0)
-    redis = create_redis(settings)
+    redis = create_redis(env.settings())
     await redis.flushdb()
-    seeder = TieredCache(redis, CacheConfig.from_settings(settings))
+    seeder = TieredCache(redis, CacheConfig.from_settings(stampede_settings(env.redis_server.url, fresh_s=0.5)))
+    keys = [seeder.redis_key(Tier.PRICE, f"k{i}") for i in range(size.b2_keys)]
     for i in range(size.b2_keys):
         await seeder.put(Tier.PRICE, f"k{i}", "old")
-    start_at = time.time() + 3.0  # processes import, connect and subscribe, then wait for this instant
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.b2_proc",
-                mode,
-                settings.redis_url,
-                str(start_at),
-                str(size.b2_callers),
-                str(size.b2_keys),
-            ],
-            stdout=subprocess.PIPE,
-            cwd=ROOT,
-        )
-        for _ in range(size.b2_processes)
-    ]
-    outputs = [orjson.loads(proc.communicate(timeout=120)[0]) for proc in procs]
+    await eventually(lambda: gone(redis, keys))  # the callers start right after every copy expired
+    outputs = await asyncio.to_thread(
+        stampede.run, mode, env.redis_server.url, size.b2_processes, size.b2_callers, size.b2_keys
+    )
     calls = int(await redis.get(UPSTREAM_COUNTER) or 0)
     await redis.aclose()
     waits = [w for out in outputs for w in out["waits"]]

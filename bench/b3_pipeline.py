@@ -10,9 +10,6 @@ trade, the decision itself for a rejection. Both are timestamped by the service 
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +17,8 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bench.env import ROOT, Env, Size, pct, progress
+from bench.env import Env, Size, pct, progress
+from devkit.stack import Stack
 from shared.bus import Publisher
 from shared.contracts import Analysis, Decision, Execution, Opportunity
 from shared.keys import (
@@ -36,8 +34,6 @@ from shared.keys import (
 )
 from shared.messages import decode, encode
 from shared.redis_client import create_redis
-from tests.e2e.stack import wait_ready
-from tests.redis_server import free_port
 
 STAGES = ("execution", "ia2", "ia1")
 PERMISSIVE_RISK = {  # a large book (50 positions), so that many decisions to trade become orders
@@ -51,50 +47,17 @@ PERMISSIVE_RISK = {  # a large book (50 positions), so that many decisions to tr
 }
 
 
-class Replicas:
-    """``count`` processes of each pipeline stage, started as ``python -m services.<stage>``."""
-
-    def __init__(self, env: Env, redis_url: str, count: int, log_dir: Path) -> None:
-        self.env = {
-            **os.environ,
-            "REDIS_URL": redis_url,
-            "EXCHANGE_BASE_URL": env.sim.api_url,
-            "EXCHANGE_RATE_PER_S": "1000",
-            "EXCHANGE_RATE_BURST": "1000",
-            "STREAM_BLOCK_MS": "100",
-            "LOG_LEVEL": "WARNING",
-            "PRICE_WATCH_INTERVAL_S": "60",
-            **PERMISSIVE_RISK,
-        }
-        self.count = count
-        self.log_dir = log_dir
-        self.processes: list[tuple[str, subprocess.Popen[bytes], int]] = []
-
-    def start(self) -> None:
-        for stage in STAGES:
-            for i in range(self.count):
-                port = free_port()
-                log = (self.log_dir / f"{stage}-{i}.log").open("ab")
-                process = subprocess.Popen(
-                    [sys.executable, "-m", f"services.{stage}"],
-                    env={**self.env, "PORT": str(port)},
-                    cwd=ROOT,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-                self.processes.append((f"{stage}-{i}", process, port))
-        for name, process, port in self.processes:
-            wait_ready(f"http://127.0.0.1:{port}", process, self.log_dir / f"{name}.log", timeout_s=60)
-
-    def stop(self) -> None:
-        for _, process, _ in self.processes:
-            process.terminate()
-        for _, process, _ in self.processes:
-            try:
-                process.wait(30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self.processes.clear()
+def _stack(env: Env, redis_url: str, replicas: int, log_dir: Path) -> Stack:
+    """``replicas`` processes of each pipeline stage, quiet, with a large book."""
+    settings = {
+        "EXCHANGE_RATE_PER_S": "1000",
+        "EXCHANGE_RATE_BURST": "1000",
+        "STREAM_BLOCK_MS": "100",
+        "LOG_LEVEL": "WARNING",
+        "PRICE_WATCH_INTERVAL_S": "60",
+        **PERMISSIVE_RISK,
+    }
+    return Stack(redis_url, env.sim.api_url, log_dir, settings, services=STAGES, replicas=replicas)
 
 
 @dataclass
@@ -223,10 +186,10 @@ async def run_replicas(env: Env, size: Size, replicas: int, db: int, log_dir: Pa
     redis = create_redis(env.settings(redis_url=redis_url))
     await redis.flushdb()
     tickers = await _tickers(env, redis_url)
-    group = Replicas(env, redis_url, replicas, log_dir)
-    group.start()
+    group = _stack(env, redis_url, replicas, log_dir)
     collector = Collector(redis)
     try:
+        group.start_all()
         await _offer(redis, collector, tickers, len(tickers), rate=50)  # warm-up: fills the cache
         await _clear_trading_state(redis)
         await _offer(redis, collector, tickers, int(size.b3_rate * size.b3_seconds), rate=size.b3_rate)
@@ -237,7 +200,7 @@ async def run_replicas(env: Env, size: Size, replicas: int, db: int, log_dir: Pa
         saturated = dict(collector.ended)
         ia1_rate = await _ia1_rate(redis, burst)
     finally:
-        group.stop()
+        group.stop_all()
         await redis.aclose()
     throughput = size.b3_burst / burst.seconds
     progress(

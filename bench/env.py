@@ -7,20 +7,16 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from services.launcher import find_redis_binary
+from devkit.redis_server import RedisServer, find_redis_binary
+from devkit.sim_server import SimServer
 from shared.cache import CacheConfig, TieredCache
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
-
-ROOT = Path(__file__).resolve().parent.parent  # subprocesses run from here, so `-m services...` resolves
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ from collections.abc import AsyncIterator, Callable, Iterator
 import pytest
 from redis.asyncio import Redis
 
-from services.launcher import find_redis_binary
+from devkit.llm_server import LlmServer
+from devkit.redis_server import RedisServer, find_redis_binary
+from devkit.sim_server import SimServer
 from shared.cache import CacheConfig, TieredCache
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.llm_server import LlmServer
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
 
 
 def _docker_redis() -> Iterator[str] | None:

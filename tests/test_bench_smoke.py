@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.env import ROOT
+from devkit.stack import ROOT
 
 REQUIRED = (
     "b1.baseline.upstream_calls_per_cycle",

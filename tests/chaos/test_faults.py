@@ -26,6 +26,9 @@ from redis.asyncio import Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import Stack
 from shared.bus import Publisher
 from shared.contracts import Analysis, Decision, Opportunity
 from shared.keys import (
@@ -40,9 +43,6 @@ from shared.messages import decode
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 from shared.trading_state import Order
-from tests.e2e.stack import Stack
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
 
 STAGES = ("execution", "ia2", "ia1")
 GROUPS = {STREAM_OPPORTUNITIES: "ia1", STREAM_ANALYSES: "ia2", STREAM_DECISIONS: "execution"}
@@ -64,7 +64,7 @@ def aof_redis(redis_binary: str) -> Iterator[RedisServer]:
 
 @pytest.fixture
 def stages(aof_redis: RedisServer, sim: SimServer, tmp_path: Path) -> Iterator[Stack]:
-    stack = Stack(aof_redis.url, sim.api_url, tmp_path, REDIS_SOCKET_TIMEOUT_S="1", **TRADING)
+    stack = Stack(aof_redis.url, sim.api_url, tmp_path, {"REDIS_SOCKET_TIMEOUT_S": "1", **TRADING})
     try:
         for name in STAGES:
             stack.start(name)

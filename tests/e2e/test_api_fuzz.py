@@ -20,9 +20,9 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.core.result import Err
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
-from tests.e2e.stack import SERVICES, Stack
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import SERVICES, Stack
 
 TOKEN = "fuzz-admin-token"
 EXAMPLES = 15

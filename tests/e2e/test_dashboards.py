@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,9 +12,11 @@ import httpx
 import pytest
 import yaml
 
-from tests.e2e.stack import Stack
-from tests.redis_server import RedisServer, free_port
-from tests.sim_server import SimServer
+from devkit import processes
+from devkit.net import free_port
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import Stack
 
 DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 
@@ -48,18 +49,16 @@ def prometheus(private_redis: RedisServer, sim: SimServer, tmp_path: Path) -> It
         ],
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
-    process = subprocess.Popen(
+    process = processes.spawn(
         [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         stack.start_all()
         yield f"http://127.0.0.1:{port}", stack
     finally:
         stack.stop_all()
-        process.terminate()
-        process.wait(20)
+        processes.stop(process, grace_s=20)
 
 
 def test_every_dashboard_panel_has_data(prometheus: tuple[str, Stack]) -> None:

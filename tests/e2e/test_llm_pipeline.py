@@ -9,15 +9,15 @@ from pathlib import Path
 import httpx
 import pytest
 
+from devkit.llm_server import LlmServer
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import Stack
 from shared.contracts import Analysis, Decision, Execution
 from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS, STREAM_EXECUTIONS
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.e2e.stack import Stack
 from tests.e2e.test_pipeline import read, wait_for
-from tests.llm_server import LlmServer
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
 
 EQUITY = 10_000.0
 SYMBOL_CAP = 0.25  # RISK_MAX_SYMBOL_EXPOSURE

@@ -12,14 +12,14 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import Stack
 from shared.contracts import Analysis, Decision, Execution, Opportunity
 from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS, STREAM_EXECUTIONS, STREAM_OPPORTUNITIES
 from shared.messages import StreamMessage, decode
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.e2e.stack import Stack
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
 
 
 @pytest.fixture

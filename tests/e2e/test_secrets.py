@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.stack import SERVICES, Stack
-from tests.llm_server import LlmServer
-from tests.redis_server import RedisServer
-from tests.sim_server import SimServer
+from devkit.llm_server import LlmServer
+from devkit.redis_server import RedisServer
+from devkit.sim_server import SimServer
+from devkit.stack import SERVICES, Stack
 
 SECRETS = {
     "REDIS_PASSWORD": "fake-redis-pw-51c0e2",
@@ -36,7 +36,7 @@ def secret_stack(redis_binary: str, llm: LlmServer, tmp_path: Path) -> Iterator[
         sim_api_key=SECRETS["EXCHANGE_API_KEY"], sim_api_secret=SECRETS["EXCHANGE_API_SECRET"], sim_symbols=40
     ).start()
     models = {"IA1_PROVIDER": "llm", "IA2_PROVIDER": "llm", "LLM_BASE_URL": llm.url}
-    stack = Stack(redis.url, sim.api_url, tmp_path, RISK_MIN_CONFIDENCE="0.05", **models, **SECRETS)
+    stack = Stack(redis.url, sim.api_url, tmp_path, {"RISK_MIN_CONFIDENCE": "0.05", **models, **SECRETS})
     try:
         stack.start_all()
         yield stack

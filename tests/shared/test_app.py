@@ -6,10 +6,10 @@ import httpx
 import pytest
 from fastapi import APIRouter
 
+from devkit.redis_server import RedisServer
 from shared.app import create_app
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.redis_server import RedisServer
 
 
 class Flag:

@@ -3,42 +3,26 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-import os
 import signal
-import subprocess
 import sys
-import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import orjson
 import pytest
 from redis.asyncio import Redis
 
+from devkit import processes
+from devkit.redis_server import RedisServer
+from devkit.waits import eventually
 from shared.bus import ConsumerConfig, Delivery, Publisher, StreamConsumer
 from shared.keys import STREAM_DEADLETTER
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 from tests.helpers.messages import Ping
-from tests.redis_server import RedisServer
 
 STREAM = "stream:test"
 GROUP = "workers"
 FAST = ConsumerConfig(block_ms=50, claim_idle_ms=200, claim_interval_s=0.05, max_deliveries=3, shutdown_grace_s=2.0)
-
-
-async def eventually(check: Callable[[], Any], timeout_s: float = 10.0) -> None:
-    """Poll ``check`` (sync or async) until it returns something truthy."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        result = check()
-        if inspect.isawaitable(result):
-            result = await result
-        if result:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 def recorder() -> tuple[list[tuple[str, int]], Callable[[Ping, Delivery], Awaitable[None]]]:
@@ -150,18 +134,13 @@ async def test_malformed_entry_is_dead_lettered_and_consumer_keeps_going(
 
 async def test_killed_consumer_entry_is_reclaimed_by_another(redis: Redis, redis_url: str) -> None:
     await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.helpers.consumer_proc", redis_url, STREAM, GROUP, "60"],
-        cwd=os.getcwd(),
-    )
+    proc = processes.spawn([sys.executable, "-m", "tests.helpers.consumer_proc", redis_url, STREAM, GROUP, "60"])
     try:
         await eventually(lambda: redis.llen("consumers"), timeout_s=20)
         await Publisher(redis, maxlen=1000).publish(STREAM, Ping(body="in-flight"))
         await eventually(lambda: redis.llen("started"))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(10)
     finally:
-        proc.kill()
+        processes.kill(proc)
     assert await pending_count(redis) == 1
     seen, handle = recorder()
     survivor = StreamConsumer(redis, stream=STREAM, group=GROUP, model=Ping, handler=handle, config=FAST)
@@ -176,7 +155,7 @@ async def test_killed_consumer_entry_is_reclaimed_by_another(redis: Redis, redis
 async def test_sigterm_hands_back_unfinished_work(redis: Redis, redis_url: str) -> None:
     """A consumer stopped mid-handler with a short grace returns the entry; another takes it at once."""
     await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.helpers.consumer_proc", redis_url, STREAM, GROUP, "30"])
+    proc = processes.spawn([sys.executable, "-m", "tests.helpers.consumer_proc", redis_url, STREAM, GROUP, "30"])
     try:
         await eventually(lambda: redis.llen("consumers"), timeout_s=20)
         await Publisher(redis, maxlen=1000).publish(STREAM, Ping(body="long"))
@@ -184,7 +163,7 @@ async def test_sigterm_hands_back_unfinished_work(redis: Redis, redis_url: str) 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
-        proc.kill()
+        processes.kill(proc)
     assert await redis.llen("stopped") == 1
     # The helper's claim threshold is 60 s; handing back sets the idle time past it, so it is claimable now.
     [row] = await redis.xpending_range(STREAM, GROUP, "-", "+", 10)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 
@@ -12,6 +10,8 @@ import orjson
 import pytest
 from redis.asyncio import Redis
 
+from devkit import stampede
+from devkit.waits import eventually, gone
 from shared.cache import CacheConfig, Entry, Tier, TieredCache, TierPolicy
 from shared.errors import UpstreamUnavailable
 from shared.settings import ServiceSettings
@@ -243,23 +243,16 @@ async def test_stats_aggregate_processes_and_report_entries(redis: Redis) -> Non
 
 async def test_three_processes_fifty_callers_twenty_expiring_keys(redis: Redis, redis_url: str) -> None:
     """3 processes x 50 callers on 20 keys that just expired: exactly 20 upstream calls."""
-    settings = ServiceSettings(redis_url=redis_url, cache_ttl_price_s=1.0, cache_stale_factor=0.0)
-    seeded = TieredCache(redis, CacheConfig.from_settings(settings))
+    seeded = TieredCache(redis, CacheConfig.from_settings(stampede.stampede_settings(redis_url, fresh_s=0.2)))
     for i in range(20):
         await seeded.put(Tier.PRICE, f"k{i}", "old")
-    start_at = time.time() + 3.0  # processes start, subscribe, then wait for this instant
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.cache_proc", redis_url, str(start_at), "50", "20"],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(3)
-    ]
-    outputs = [orjson.loads(proc.communicate(timeout=60)[0]) for proc in procs]
+    keys = [seeded.redis_key(Tier.PRICE, f"k{i}") for i in range(20)]
+    await eventually(lambda: gone(redis, keys))  # the stampede starts once every copy has expired
+    outputs = await asyncio.to_thread(stampede.run, "optimized", redis_url, 3, 50, 20)
     assert await redis.exists(seeded.redis_key(Tier.PRICE, "k0"))
     assert all(out["errors"] == [] for out in outputs), outputs
     assert [out["values"] for out in outputs] == [50 * 20] * 3
-    assert int(await redis.get("upstream:calls") or 0) == 20
+    assert int(await redis.get(stampede.UPSTREAM_COUNTER) or 0) == 20
 
 
 def test_entry_roundtrip() -> None:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import subprocess
+import asyncio
 import sys
-import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -12,10 +11,11 @@ import pytest
 from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
+from devkit import processes
+from devkit.llm_server import LlmServer
 from shared.cache import CacheConfig, TieredCache
 from shared.llm import LlmFailure, StructuredLlm, load_prompt
 from shared.settings import ServiceSettings
-from tests.llm_server import LlmServer
 
 LlmFactory = Callable[..., StructuredLlm]
 PROMPT = load_prompt(Path(__file__).parents[2] / "services" / "ia1" / "prompts" / "analysis.v1.md")
@@ -93,15 +93,9 @@ async def test_spent_budget_falls_back_without_calling(make_llm: LlmFactory, llm
 
 
 async def test_budget_is_shared_by_replicas(redis: Redis, redis_url: str) -> None:
-    start_at = time.time() + 2.0
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "tests.helpers.budget_proc", redis_url, str(start_at), "15", "20"],
-            stdout=subprocess.PIPE,
-        )
-        for _ in range(2)
-    ]
-    granted = [int(proc.communicate(timeout=60)[0]) for proc in procs]
+    args = [sys.executable, "-m", "tests.helpers.budget_proc", redis_url, "2", "15", "20"]
+    outputs = await asyncio.to_thread(processes.run_many, args, 2)
+    granted = [int(out) for out in outputs]
     assert sum(granted) == 20  # 30 attempts from two processes, 20 allowed this hour
     assert min(granted) > 0
 

@@ -10,9 +10,9 @@ from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from devkit.redis_server import RedisServer
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.redis_server import RedisServer
 
 
 async def test_reconnects_after_restart(private_redis: RedisServer) -> None:

@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 import ccxt.async_support as ccxt
 import pytest
 
+from devkit.sim_server import SimServer
 from services.exchange_sim.market import SyntheticMarket
-from tests.sim_server import SimServer
 
 BTC = "BTC/USDT:USDT"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 from redis.asyncio import Redis
 
+from devkit.sim_server import SimServer
 from services.execution.brokers import LiveBroker
 from services.execution.ledger import Ledger
 from services.execution.orders import open_order_id
 from shared.contracts import Decision
 from shared.errors import TransientExchangeError
 from tests.conftest import GatewayFactory
-from tests.sim_server import SimServer
 
 BTC = "BTC/USDT:USDT"
 ORDER_PATH = "/openApi/swap/v2/trade/order"

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.redis_server import free_port
+from devkit.net import free_port
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
+from devkit.llm_server import LlmServer
 from services.ia1.analyst import RuleAnalyst
 from services.ia1.llm_analyst import LlmAnalyst
 from services.ia1.worker import PER_MESSAGE
@@ -14,7 +15,6 @@ from shared.cache import CacheConfig, TieredCache
 from shared.contracts import Analysis
 from shared.llm import StructuredLlm
 from shared.settings import ServiceSettings
-from tests.llm_server import LlmServer
 from tests.services.ia1.test_analyst import OPP, frames
 
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Sequence
 import pytest
 from redis.asyncio import Redis
 
+from devkit.llm_server import LlmServer
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.llm_strategist import LlmStrategist
 from services.ia2.risk import RiskConfig, RiskManager
@@ -15,7 +16,6 @@ from shared.cache import CacheConfig, TieredCache
 from shared.contracts import Analysis
 from shared.llm import StructuredLlm
 from shared.settings import ServiceSettings
-from tests.llm_server import LlmServer
 
 CONFIG = RiskConfig(max_symbol_exposure=0.25, max_total_exposure=1.0)
 

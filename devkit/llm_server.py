@@ -18,7 +18,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from tests.redis_server import free_port
+from devkit.net import free_port
 
 Responder = Callable[[str, str], dict[str, Any]]
 

