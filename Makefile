@@ -25,16 +25,16 @@ fmt: install
 	$(BIN)/ruff check --fix .
 
 run: install  ## Redis + exchange simulator + the five services; Ctrl-C stops all
-	$(BIN)/python -m devkit.run
+	$(BIN)/tradepipe run
 
 sim: install  ## the exchange simulator alone, on port 8020
-	$(BIN)/python -m services.exchange_sim
+	$(BIN)/tradepipe sim
 
 bench: install  ## B1-B5 at full size (a few minutes): bench/results/latest.{json,md,png}
-	$(BIN)/python -m bench
+	$(BIN)/tradepipe bench
 
 bench-quick: install  ## the same scenarios, small: under 3 minutes on 2 cores
-	$(BIN)/python -m bench --quick
+	$(BIN)/tradepipe bench --quick
 
 chaos: install  ## the fault-injection suite at full load (1,000 opportunities; `make test` runs 300)
 	CHAOS_OPPORTUNITIES=1000 $(BIN)/pytest -q -s tests/chaos

@@ -75,15 +75,16 @@ def run(size: Size, only: tuple[str, ...], out: Path, *, chart: bool = True) -> 
     return results
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="the same scenarios, small: under 3 minutes on 2 cores")
     sizes.add_argument("--smoke", action="store_true", help="smallest size, checks that everything runs (CI)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset, e.g. b1,b4")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where latest.json/.md/.png go")
     parser.add_argument("--no-chart", action="store_true", help="skip the PNG (no matplotlib needed)")
-    args = parser.parse_args(argv)
+
+
+def run_from_args(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     only = tuple(s.strip().lower() for s in args.only.split(",") if s.strip())
     unknown = [s for s in only if s not in SCENARIOS]
     if unknown:
@@ -91,6 +92,12 @@ def main(argv: list[str] | None = None) -> int:
     size = SMOKE if args.smoke else QUICK if args.quick else FULL
     run(size, only, args.out, chart=not args.no_chart)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add_arguments(parser)
+    return run_from_args(parser, parser.parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,7 @@
+"""python -m tradepipe"""
+
+import sys
+
+from tradepipe.cli import main
+
+sys.exit(main())
