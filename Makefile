@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install test lint fmt run sim bench bench-quick chaos clean
+.PHONY: install test test-repeat lint fmt run sim bench bench-quick chaos clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,10 @@ install: $(BIN)/python  ## create .venv and install the project with its dev too
 
 test: install  ## the whole test suite against a real Redis (private redis-server unless REDIS_URL is set)
 	$(BIN)/pytest -q
+
+N ?= 5
+test-repeat: install  ## the suite N times in a row (N=5); BUSY=1 keeps one core busy meanwhile
+	$(BIN)/python -m devkit.repeat --runs $(N) $(if $(BUSY),--busy)
 
 lint: install  ## ruff (lint + format check) and mypy --strict
 	$(BIN)/ruff check .

@@ -40,9 +40,11 @@ class RedisServer:
         appendonly: bool = False,
         password: str | None = None,
         config_file: Path | None = None,
+        extra_args: tuple[str, ...] = (),
     ) -> None:
         self.binary = binary
         self.config_file = config_file  # e.g. deploy/redis/redis.conf: its persistence settings win
+        self.extra_args = extra_args  # after the file, so they override it (e.g. --appendfsync always)
         self.password = password
         self.port = port or free_port()
         self.appendonly = appendonly
@@ -60,6 +62,7 @@ class RedisServer:
             args += ["--save", "", "--appendonly", "yes" if self.appendonly else "no", "--appendfsync", "always"]
         if self.password:
             args += ["--requirepass", self.password]
+        args += self.extra_args
         process = self.process = processes.spawn(args)
         if not wait_until(lambda: redis_answers(self.port) or process.poll() is not None, 10):
             processes.kill(process)

@@ -11,7 +11,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from devkit.stack import ROOT
+
+pytestmark = pytest.mark.slow
 
 REQUIRED = (
     "b1.baseline.upstream_calls_per_cycle",

@@ -24,6 +24,8 @@ from devkit.redis_server import RedisServer
 from devkit.sim_server import SimServer
 from devkit.stack import SERVICES, Stack
 
+pytestmark = pytest.mark.slow
+
 TOKEN = "fuzz-admin-token"
 EXAMPLES = 15
 

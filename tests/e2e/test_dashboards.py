@@ -18,6 +18,8 @@ from devkit.redis_server import RedisServer
 from devkit.sim_server import SimServer
 from devkit.stack import Stack
 
+pytestmark = pytest.mark.slow
+
 DASHBOARDS = Path(__file__).resolve().parents[2] / "deploy" / "grafana" / "dashboards"
 
 

@@ -19,6 +19,8 @@ from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 from tests.e2e.test_pipeline import read, wait_for
 
+pytestmark = pytest.mark.slow
+
 EQUITY = 10_000.0
 SYMBOL_CAP = 0.25  # RISK_MAX_SYMBOL_EXPOSURE
 

@@ -8,7 +8,6 @@ line, metric and response body is searched for those values.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +18,9 @@ from devkit.llm_server import LlmServer
 from devkit.redis_server import RedisServer
 from devkit.sim_server import SimServer
 from devkit.stack import SERVICES, Stack
+from devkit.waits import wait_until
+
+pytestmark = pytest.mark.slow
 
 SECRETS = {
     "REDIS_PASSWORD": "fake-redis-pw-51c0e2",
@@ -57,8 +59,14 @@ def _mutating(client: httpx.Client) -> list[tuple[str, str]]:
     return [(m, p) for p, ops in schema["paths"].items() for m in ops if m in ("post", "put", "delete")]
 
 
+def _desks_asked(llm: LlmServer) -> set[str]:
+    systems = [r["messages"][0]["content"] for r in list(llm.requests)]
+    return {"analyst" if "technical analyst" in text else "strategist" for text in systems}
+
+
 def test_secrets_never_leave_the_process(secret_stack: Stack, llm: LlmServer, tmp_path: Path) -> None:
-    time.sleep(8)  # a few scan cycles: the pipeline works with the secrets in use
+    # The pipeline works with the secrets in use: both models were asked, and so were the keyed exchange calls.
+    assert wait_until(lambda: _desks_asked(llm) == {"analyst", "strategist"}, 120)
     seen: list[str] = []
     admin_endpoints = 0
     for name in SERVICES:
