@@ -73,9 +73,10 @@ class Stack:
     def log(self, name: str) -> str:
         return self.supervisor.log_tail(name, chars=1_000_000)
 
-    def start(self, name: str, *, wait: bool = True, **env: str) -> None:
+    def start(self, name: str, *, wait: bool = True, module: str | None = None, **env: str) -> None:
+        """Start an instance (``module`` replaces ``services.<service>``, e.g. a deliberately broken one)."""
         child_env = {**self.env, **env, "PORT": str(self.ports[name])}
-        self.supervisor.spawn_module(name, f"services.{self.service_of[name]}", child_env, cwd=ROOT)
+        self.supervisor.spawn_module(name, module or f"services.{self.service_of[name]}", child_env, cwd=ROOT)
         if wait:
             self.wait_ready(name)
 
