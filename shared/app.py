@@ -1,23 +1,29 @@
 """The FastAPI app factory every service uses.
 
-``GET /livez``   the process answers; never touches Redis.
+``GET /livez``   the process answers and no component is dead or stuck; never touches Redis.
 ``GET /readyz``  Redis answers and every component says it is ready; 503 with the reasons otherwise.
 ``GET /metrics`` Prometheus text for this process.
 
-Components (stream consumers, background loops) are started in order by the lifespan and stopped in
-reverse order, so a consumer finishes its in-flight work before Redis is closed under it.
+Components (stream consumers, background loops) start in order once Redis accepts writes and stop in
+reverse order, so a consumer finishes its in-flight work before Redis is closed under it (see
+shared/lifecycle.py). A service stops within ``SHUTDOWN_DEADLINE_S`` of SIGTERM whatever its clients,
+Redis or the exchange do: HTTP connections get a short grace, components what is left of the budget,
+and a watchdog ends the process if anything still holds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
+import os
 import sys
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Protocol, runtime_checkable
+from types import FrameType
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -27,6 +33,7 @@ from redis.asyncio import Redis
 
 from shared import metrics
 from shared.errors import ConfigurationError
+from shared.lifecycle import READINESS_TIMEOUT_S, START_INLINE_S, Component, Lifecycle
 from shared.logs import configure_logging
 from shared.settings import ServiceSettings, SettingsT, load_settings
 
@@ -41,22 +48,12 @@ HTTP_DURATION = Histogram(
     ["service", "method", "route"],
     buckets=metrics.LATENCY_BUCKETS,
 )
-READINESS_TIMEOUT_S = 2.0
 DEFAULT_MAX_BODY_BYTES = 1_000_000
+SHUTDOWN_DEADLINE_S = 10.0  # from SIGTERM to exit, whatever happens
+HTTP_GRACE_S = 2  # open requests and websockets get this long, then they are cut
+COMPONENT_STOP_BUDGET_S = 6.0  # what the components share, after the HTTP grace
 
-
-@runtime_checkable
-class Component(Protocol):
-    """Something with a life inside a service: a stream consumer, a scheduler, a pub/sub listener."""
-
-    name: str
-
-    async def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def ready(self) -> str | None:
-        """``None`` when ready, otherwise the reason it is not."""
+__all__ = ["Component", "create_app", "run_service", "serve"]
 
 
 def _route_template(request: Request) -> str:
@@ -66,22 +63,13 @@ def _route_template(request: Request) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
-async def check_ready(redis: Redis | None, components: Sequence[Component]) -> list[str]:
-    problems: list[str] = []
+async def check_ready(redis: Redis | None, lifecycle: Lifecycle) -> list[str]:
     if redis is not None:
         try:
             await asyncio.wait_for(redis.ping(), READINESS_TIMEOUT_S)
         except Exception as error:  # any failure means "not ready", with the reason
-            problems.append(f"redis unreachable: {type(error).__name__}")
-            return problems
-    for component in components:
-        try:
-            reason = await asyncio.wait_for(component.ready(), READINESS_TIMEOUT_S)
-        except Exception as error:
-            reason = f"readiness check failed: {type(error).__name__}"
-        if reason:
-            problems.append(f"{component.name}: {reason}")
-    return problems
+            return [f"redis unreachable: {type(error).__name__}"]
+    return await lifecycle.not_ready()
 
 
 def create_app(
@@ -93,40 +81,41 @@ def create_app(
     title: str | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    start_inline_s: float = START_INLINE_S,
+    component_stop_budget_s: float = COMPONENT_STOP_BUDGET_S,
 ) -> FastAPI:
     service = settings.service_name
 
+    lifecycle = Lifecycle(components, redis, stop_budget_s=component_stop_budget_s, start_inline_s=start_inline_s)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        started: list[Component] = []
+        await lifecycle.start()
+        log.info("service started", extra={"port": settings.port})
         try:
-            for component in components:
-                await component.start()
-                started.append(component)
-            log.info("service started", extra={"port": settings.port})
             yield
         finally:
-            for component in reversed(started):
-                try:
-                    await component.stop()
-                except Exception:
-                    log.exception("component failed to stop", extra={"component": component.name})
+            await lifecycle.stop()
             for hook in on_shutdown:
-                await hook()
+                try:
+                    await asyncio.wait_for(hook(), 2.0)
+                except Exception:
+                    log.exception("shutdown hook failed")
             if redis is not None:
-                await redis.aclose()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(redis.aclose(), 2.0)
             log.info("service stopped")
 
-    app = FastAPI(title=title or service, lifespan=lifespan)
+    # FastAPI counts the body as it streams in, in a middleware outside routing: an oversized (even chunked)
+    # body is refused with 413 before auth or parsing have read it whole.
+    app = FastAPI(title=title or service, lifespan=lifespan, max_body_size=max_body_bytes)
     app.state.settings = settings
     app.state.redis = redis
     app.state.components = list(components)
+    app.state.lifecycle = lifecycle
 
     @app.middleware("http")
     async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-            return JSONResponse({"detail": f"request body over {max_body_bytes} bytes"}, status_code=413)
         started = time.perf_counter()
         status = 500
         try:
@@ -138,13 +127,16 @@ def create_app(
             HTTP_DURATION.labels(service, request.method, route).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
 
-    @app.get("/livez", tags=["health"])
-    async def livez() -> dict[str, str]:
-        return {"status": "alive", "service": service}
+    @app.get("/livez", tags=["health"], responses={503: {"description": "a component is dead or stuck"}})
+    async def livez() -> JSONResponse:
+        problems = lifecycle.not_alive()
+        if problems:
+            return JSONResponse({"status": "dead", "service": service, "reasons": problems}, 503)
+        return JSONResponse({"status": "alive", "service": service})
 
     @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready, with the reasons"}})
     async def readyz() -> JSONResponse:
-        problems = await check_ready(redis, components)
+        problems = await check_ready(redis, lifecycle)
         if problems:
             return JSONResponse({"status": "not ready", "service": service, "reasons": problems}, 503)
         return JSONResponse({"status": "ready", "service": service})
@@ -165,7 +157,35 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
     # of the collector's reach, it no longer makes each full collection pause the event loop.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_config=None, access_log=False, lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=HTTP_GRACE_S,  # an idle websocket client cannot hold the process
+    )
+    BoundedServer(config).run()
+
+
+class BoundedServer(uvicorn.Server):
+    """uvicorn, plus a watchdog armed by the first stop signal: the process exits within the deadline."""
+
+    _watchdog: threading.Timer | None = None
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._watchdog is None:
+            self._watchdog = threading.Timer(SHUTDOWN_DEADLINE_S, _exit_now)
+            self._watchdog.daemon = True
+            self._watchdog.start()
+        super().handle_exit(sig, frame)
+
+
+def _exit_now() -> None:
+    log.error("shutdown overran its %.0f s deadline; exiting now", SHUTDOWN_DEADLINE_S)
+    logging.shutdown()
+    os._exit(1)
 
 
 def run_service(settings_class: type[SettingsT], build_app: Callable[[SettingsT], FastAPI]) -> None:

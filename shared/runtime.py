@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
-from shared.app import Component, create_app
+from shared.app import create_app
 from shared.bus import ConsumerConfig, Handler, Publisher, StreamConsumer
 from shared.cache import CacheConfig, TieredCache
 from shared.gateway import MarketDataGateway
+from shared.lifecycle import Component
 from shared.messages import M
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings

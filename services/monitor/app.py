@@ -9,6 +9,7 @@ from services.monitor.advice import Thresholds
 from services.monitor.feed import FeedHub, feed_consumers
 from services.monitor.figures import HistorySampler, Sources
 from services.monitor.history import History
+from services.monitor.performance import PerfGuard
 from services.monitor.routes import feed_router, router
 from services.monitor.settings import MonitorSettings
 from shared.bus import ConsumerConfig
@@ -33,5 +34,12 @@ def build_app(settings: MonitorSettings, *, gateway: MarketDataGateway | None = 
     runtime.on_shutdown.append(http.aclose)
     app = runtime.app([router, feed_router], title="monitor")
     app.state.sources, app.state.history, app.state.sampler, app.state.hub = sources, history, sampler, hub
+    app.state.perf_guard = PerfGuard(
+        runtime.redis,
+        exchange_rate_per_s=settings.exchange_rate_per_s,
+        share=settings.perf_budget_share,
+        client_interval_s=settings.perf_client_interval_s,
+        symbols=settings.perf_test_symbols,
+    )
 
     return app

@@ -9,11 +9,61 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from fastapi import HTTPException
+from redis.asyncio import Redis
+
+from shared.errors import TransientExchangeError
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.gateway.gateway import EXCHANGE_REQUESTS
+from shared.gateway.ratelimit import DistributedRateLimiter
 
 TEST_TIMEFRAME = "1h"
 TEST_CANDLES = 100
+
+
+class PerfGuard:
+    """Keeps the live performance endpoints from spending the shared exchange budget.
+
+    Each client may run one every ``client_interval_s`` (the admin token is exempt), and all runs together
+    draw from a bucket refilled at ``share`` of the exchange rate: a run that would overdraw it is refused
+    at once with 429, before any exchange call.
+    """
+
+    def __init__(
+        self, redis: Redis, *, exchange_rate_per_s: float, share: float, client_interval_s: float, symbols: int
+    ) -> None:
+        self._redis = redis
+        self._client_interval_ms = int(client_interval_s * 1000)
+        self._share = DistributedRateLimiter(
+            redis,
+            key="tp:ratelimit:perf-share",
+            rate_per_s=exchange_rate_per_s * share,
+            # One test and one benchmark at once, then no more than the share allows.
+            burst=expected_calls(symbols, baseline=True) + expected_calls(symbols, baseline=False),
+            max_wait_s=0.0,
+        )
+
+    async def admit(self, endpoint: str, client: str, calls: int, *, admin: bool) -> None:
+        if not admin and self._client_interval_ms:
+            key = f"tp:monitor:perf-client:{endpoint}:{client}"
+            if not await self._redis.set(key, b"1", px=self._client_interval_ms, nx=True):
+                retry = max(1, int(await self._redis.pttl(key)) // 1000)
+                raise HTTPException(
+                    429, f"one run per {self._client_interval_ms // 1000} s per client", {"Retry-After": str(retry)}
+                )
+        try:
+            await self._share.acquire(calls)
+        except TransientExchangeError:
+            raise HTTPException(
+                429,
+                "the share of the exchange budget set aside for tests is spent; try again later",
+                {"Retry-After": "30"},
+            ) from None
+
+
+def expected_calls(symbols: int, *, baseline: bool) -> int:
+    """Upstream calls a run may make at most: per symbol a ticker and candles (baseline), plus the batch."""
+    return 2 * symbols + 2 if baseline else 2 + symbols
 
 
 def upstream_calls() -> int:

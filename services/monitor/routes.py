@@ -9,14 +9,14 @@ import asyncio
 import contextlib
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Depends, HTTPException, Request, WebSocket, WebSocketDisconnect, status
 from pydantic import BaseModel, Field, model_validator
 
 from services.monitor.figures import HistorySampler, Sources, gather
 from services.monitor.history import History, calls_per_hour, trend
-from services.monitor.performance import benchmark, performance_test
+from services.monitor.performance import PerfGuard, benchmark, expected_calls, performance_test
 from services.monitor.pipeline import pipeline_figures
-from shared.auth import admin_guard
+from shared.auth import admin_guard, bearer, token_matches
 from shared.cache import Tier
 
 router = APIRouter(prefix="/api/system", tags=["performance"])
@@ -111,9 +111,26 @@ async def pipeline(request: Request) -> dict[str, Any]:
     return await pipeline_figures(_sources(request).redis)
 
 
+def _feed_refusal(websocket: WebSocket) -> str | None:
+    """Why this client may not read the feed, or None: a read token, and an allowed origin for browsers."""
+    settings = websocket.app.state.settings
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin not in settings.feed_allowed_origins:
+        return f"origin {origin[:100]} is not allowed (FEED_ALLOWED_ORIGINS)"
+    expected = settings.feed_token or settings.admin_token
+    if expected is None:
+        return "the feed is closed: set FEED_TOKEN"
+    given = websocket.query_params.get("token") or bearer(websocket.headers.get("authorization"))
+    return None if token_matches(given, expected) else "a valid feed token is required (?token= or Bearer)"
+
+
 @feed_router.websocket("/ws/feed")
 async def live_feed(websocket: WebSocket) -> None:
     hub = websocket.app.state.hub
+    refusal = _feed_refusal(websocket)
+    if refusal is not None:
+        await websocket.close(code=status.WS_1008_POLICY_VIOLATION, reason=refusal)
+        return
     await websocket.accept()
     queue = hub.subscribe()
     try:
@@ -129,13 +146,32 @@ async def live_feed(websocket: WebSocket) -> None:
             await websocket.close()
 
 
-@router.get("/performance/test")
+def _is_admin(request: Request) -> bool:
+    given = request.headers.get("x-admin-token") or bearer(request.headers.get("authorization"))
+    return token_matches(given, request.app.state.settings.admin_token)
+
+
+async def _admit(request: Request, *, baseline: bool) -> int:
+    count: int = request.app.state.settings.perf_test_symbols
+    guard: PerfGuard = request.app.state.perf_guard
+    client = request.client.host if request.client else "unknown"
+    endpoint = "benchmark" if baseline else "test"
+    await guard.admit(endpoint, client, expected_calls(count, baseline=baseline), admin=_is_admin(request))
+    return count
+
+
+PERF_LIMITED: dict[int | str, dict[str, Any]] = {
+    429: {"description": "this client ran one recently, or the budget set aside for tests is spent"}
+}
+
+
+@router.get("/performance/test", responses=PERF_LIMITED)
 async def performance_test_endpoint(request: Request) -> dict[str, Any]:
-    runtime = request.app.state.runtime
-    return await performance_test(runtime.gateway, request.app.state.settings.perf_test_symbols)
+    count = await _admit(request, baseline=False)
+    return await performance_test(request.app.state.runtime.gateway, count)
 
 
-@router.get("/performance/benchmark")
+@router.get("/performance/benchmark", responses=PERF_LIMITED)
 async def benchmark_endpoint(request: Request) -> dict[str, Any]:
-    runtime = request.app.state.runtime
-    return await benchmark(runtime.gateway, request.app.state.settings.perf_test_symbols)
+    count = await _admit(request, baseline=True)
+    return await benchmark(request.app.state.runtime.gateway, count)
