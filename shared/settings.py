@@ -69,6 +69,9 @@ class ServiceSettings(BaseSettings):
     exchange_max_wait_s: float = Field(30.0, ge=0, le=600)  # longest a call waits for rate-limit budget
     exchange_max_concurrency: int = Field(8, ge=1, le=256)
     exchange_retries: int = Field(3, ge=0, le=10)
+    # The longest a caller waits for the exchange on a read: then it gets the stale copy, or a clear
+    # error, while the call goes on in the background and its answer is cached for the next reader.
+    exchange_read_deadline_s: float = Field(3.0, gt=0, le=120)
     breaker_failure_threshold: int = Field(5, ge=1, le=1_000)
     breaker_reset_s: float = Field(10.0, gt=0, le=3_600)
     gateway_mode: Literal["optimized", "baseline"] = "optimized"

@@ -3,6 +3,10 @@
 closed -> open after ``failure_threshold`` consecutive failures; open -> half-open after
 ``reset_s``; half-open lets one trial call through: success closes it, failure opens it again.
 While open, calls fail at once with CircuitOpenError, which the cache turns into a stale read.
+
+A trial always resolves: a call that never reached the exchange (refused by the shared rate limiter,
+cancelled) hands its trial back with :meth:`abandon`, so the next caller makes the trial instead of
+the breaker staying half-open with no way out.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class CircuitBreaker:
             raise CircuitOpenError(f"exchange circuit open after {self.failures} failures; retry in {retry_in:.1f} s")
         if self.state == State.HALF_OPEN:
             self._trial_running = True
+
+    def abandon(self) -> None:
+        """The call let through never reached the exchange: no verdict, the next caller may try."""
+        self._trial_running = False
 
     def on_success(self) -> None:
         self.failures = 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,6 +31,7 @@ from shared import metrics
 from shared.cache import Shape, Tier, TieredCache
 from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError
 from shared.gateway.breaker import CircuitBreaker
+from shared.gateway.deadline import Deadlines, SlowExchangeError
 from shared.gateway.errors import map_error, outcome_of
 from shared.gateway.models import MAX_OHLCV_LIMIT, TIMEFRAMES, Candles, OrderBook, Ticker, candle_rows
 from shared.gateway.ratelimit import DistributedRateLimiter
@@ -129,6 +130,7 @@ class MarketDataGateway:
         self._retries = settings.exchange_retries
         self._concurrency = asyncio.Semaphore(settings.exchange_max_concurrency)
         self._markets_lock = asyncio.Lock()
+        self._deadlines = Deadlines(settings.exchange_read_deadline_s)
 
     @staticmethod
     def _account_id(settings: ServiceSettings) -> str:
@@ -138,6 +140,7 @@ class MarketDataGateway:
         return hashlib.sha256(settings.exchange_api_key.get_secret_value().encode()).hexdigest()[:12]
 
     async def close(self) -> None:
+        await self._deadlines.close()
         await self.exchange.close()
 
     # -- upstream calls ------------------------------------------------------------------------
@@ -163,30 +166,46 @@ class MarketDataGateway:
         except CircuitOpenError:
             EXCHANGE_REQUESTS.labels(endpoint, "breaker_open").inc()
             raise
-        await self.limiter.acquire(weight)
-        started = time.perf_counter()
-        async with self._concurrency:
-            try:
-                result = await fn()
-            except ccxt.BaseError as error:
-                EXCHANGE_REQUESTS.labels(endpoint, outcome_of(error)).inc()
-                mapped = map_error(error)
-                if isinstance(mapped, TransientExchangeError):
-                    self.breaker.on_failure()
-                else:
-                    self.breaker.on_success()  # the exchange answered: it is up
-                raise mapped from error
-            finally:
-                EXCHANGE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
-        self.breaker.on_success()
+        judged = False  # the breaker hears how every call it let through went, or that it never went out
+        try:
+            await self.limiter.acquire(weight)
+            started = time.perf_counter()
+            async with self._concurrency:
+                try:
+                    result = await fn()
+                except ccxt.BaseError as error:
+                    EXCHANGE_REQUESTS.labels(endpoint, outcome_of(error)).inc()
+                    mapped = map_error(error)
+                    if isinstance(mapped, TransientExchangeError):
+                        self.breaker.on_failure()
+                    else:
+                        self.breaker.on_success()  # the exchange answered: it is up
+                    judged = True
+                    raise mapped from error
+                finally:
+                    EXCHANGE_SECONDS.labels(endpoint).observe(time.perf_counter() - started)
+            self.breaker.on_success()
+            judged = True
+        finally:
+            if not judged:  # refused by the rate limiter, cancelled, or an unexpected error
+                self.breaker.abandon()
         EXCHANGE_REQUESTS.labels(endpoint, "ok").inc()
         return result
+
+    async def _bounded(self, endpoint: str, weight: float, fn: Callable[[], Awaitable[T]]) -> T:
+        """An uncached read: its caller waits at most the read deadline, then gets a clear error."""
+        try:
+            return await asyncio.wait_for(self._call(endpoint, weight, fn), self._deadlines.deadline_s)
+        except TimeoutError:
+            raise SlowExchangeError(
+                f"{endpoint}: the exchange did not answer within {self._deadlines.deadline_s:g} s"
+            ) from None
 
     async def _cached(
         self,
         tier: Tier,
         key: str,
-        fetch: Callable[[], Awaitable[Any]],
+        fetch: Callable[[], Coroutine[Any, Any, Any]],
         *,
         kind: str,
         symbol: str | None = None,
@@ -196,10 +215,15 @@ class MarketDataGateway:
             return await fetch()
         called = False
 
+        async def store(value: Any) -> None:
+            await self.cache.put(tier, key, value, symbol=symbol)
+
         async def counted() -> Any:
+            # Past the read deadline the caller gets the stale copy (or a clear error) at once; the fetch
+            # goes on and its late answer is stored for the next reader.
             nonlocal called
             called = True
-            return await fetch()
+            return await self._deadlines.run(self.cache.redis_key(tier, key, symbol), fetch, store)
 
         value = await self.cache.get_or_fetch(tier, key, counted, symbol=symbol, shape=shape)
         if not called:
@@ -318,13 +342,13 @@ class MarketDataGateway:
     # -- account and orders (live trading; never cached) -------------------------------------------
 
     async def balance(self) -> dict[str, Any]:
-        raw: dict[str, Any] = await self._call(
+        raw: dict[str, Any] = await self._bounded(
             "fetch_balance", PRIVATE_WEIGHT, lambda: self.exchange.fetch_balance({"type": "swap"})
         )
         return raw
 
     async def positions(self, symbols: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        raw: list[dict[str, Any]] = await self._call(
+        raw: list[dict[str, Any]] = await self._bounded(
             "fetch_positions", PRIVATE_WEIGHT, lambda: self.exchange.fetch_positions(list(symbols) if symbols else None)
         )
         return raw
@@ -355,7 +379,7 @@ class MarketDataGateway:
         return raw
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any]:
-        raw: dict[str, Any] = await self._call(
+        raw: dict[str, Any] = await self._bounded(
             "fetch_order",
             PRIVATE_WEIGHT,
             lambda: self.exchange.fetch_order("None", symbol, {"clientOrderId": client_order_id}),
