@@ -8,8 +8,11 @@ Delivery is at-least-once through a Redis consumer group:
   retried when reclaimed;
 - entries pending longer than ``claim_idle_ms`` (their consumer died, or their handler failed) are
   taken over with ``XAUTOCLAIM``;
-- an entry delivered more than ``max_deliveries`` times, or one that cannot be decoded, goes to the
+- an entry delivered more than ``max_deliveries`` times, one that cannot be decoded, or one whose
+  handler raised a permanent error (bad request, unknown symbol: retrying cannot help) goes to the
   dead-letter stream with the reason, atomically with its ack;
+- the loop survives any Redis error (down, out of memory, read-only...) with backoff, and says through
+  ``alive()`` when it died or is stuck, so ``/livez`` lets an orchestrator restart the process;
 - at most ``concurrency`` handlers run at once and never more entries are read than can start;
 - on stop, in-flight handlers get ``shutdown_grace_s`` to finish; the ones cut short are handed back
   (their idle time is set past the reclaim threshold, so another consumer takes them at once).
@@ -34,7 +37,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from shared import keys, metrics
-from shared.errors import MessageError
+from shared.errors import BadRequestError, MessageError, PermanentExchangeError
 from shared.messages import M, StreamFields, StreamMessage, decode, encode
 from shared.redis_client import RETRYABLE_ERRORS
 from shared.settings import ServiceSettings
@@ -64,6 +67,9 @@ REDIS_ERRORS = Counter(
 
 LAST_ERROR_TTL_S = 24 * 3600
 MAX_BACKOFF_S = 5.0
+STUCK_AFTER_S = 120.0  # no loop iteration for this long: the loop is stuck (each one is bounded by timeouts)
+# Errors a retry cannot mend: the entry is dead-lettered at once, with the reason.
+PERMANENT_ERRORS: tuple[type[Exception], ...] = (BadRequestError, PermanentExchangeError)
 
 
 @dataclass(frozen=True)
@@ -156,6 +162,7 @@ class StreamConsumer(Generic[M]):
         self._loop_task: asyncio.Task[None] | None = None
         self._inflight: dict[asyncio.Task[None], str] = {}
         self._next_claim = 0.0
+        self._beat = time.monotonic()  # last loop iteration, for liveness
         self._labels = (stream, group)
         # Create every series at zero now, so dashboards and alerts see them before the first event.
         for outcome in ("ok", "error", "deadletter"):
@@ -177,6 +184,15 @@ class StreamConsumer(Generic[M]):
             await self._loop_task
             self._loop_task = None
 
+    def alive(self) -> str | None:
+        """None while the loop runs; why not once it died, or when it has not come round for too long."""
+        task = self._loop_task
+        if task is not None and task.done() and not task.cancelled() and task.exception() is not None:
+            return f"consumer loop died: {type(task.exception()).__name__}: {task.exception()}"
+        if task is not None and not task.done() and time.monotonic() - self._beat > STUCK_AFTER_S:
+            return f"consumer loop stuck for {time.monotonic() - self._beat:.0f} s"
+        return None
+
     async def ready(self) -> str | None:
         if self._loop_task is None or self._loop_task.done():
             return "consumer loop not running"
@@ -191,21 +207,29 @@ class StreamConsumer(Generic[M]):
         """The loop: reclaim idle entries now and then, read new ones, hand them to workers."""
         backoff = 0.05
         while not self._stopping.is_set():
+            self._beat = time.monotonic()
             try:
                 await self._step()
                 backoff = 0.05
+                continue
             except ResponseError as error:
-                if "NOGROUP" not in str(error):
-                    raise
-                log.warning("consumer group missing, creating it again", extra={"stream": self.stream})
-                await self._ensure_group()
-            except RETRYABLE_ERRORS as error:
-                REDIS_ERRORS.labels(*self._labels).inc()
-                log.warning(
-                    "redis unavailable in consumer loop: %s", type(error).__name__, extra={"stream": self.stream}
-                )
-                await self._sleep_unless_stopping(backoff)
-                backoff = min(MAX_BACKOFF_S, backoff * 2)
+                if "NOGROUP" in str(error):
+                    log.warning("consumer group missing, creating it again", extra={"stream": self.stream})
+                    with contextlib.suppress(Exception):  # if that fails too, the next round tries again
+                        await self._ensure_group()
+                        continue
+                failure: Exception = error
+            except Exception as error:  # Redis down, out of memory, read-only...: wait, then go on
+                failure = error
+            REDIS_ERRORS.labels(*self._labels).inc()
+            log.warning(
+                "consumer loop error, retrying: %s: %s",
+                type(failure).__name__,
+                str(failure)[:200],
+                extra={"stream": self.stream},
+            )
+            await self._sleep_unless_stopping(backoff)
+            backoff = min(MAX_BACKOFF_S, backoff * 2)
         await self._drain()
 
     # -- one iteration -----------------------------------------------------------------------------
@@ -289,11 +313,14 @@ class StreamConsumer(Generic[M]):
         try:
             message = decode(fields, self._model)
         except MessageError as error:
-            await self._dead_letter(entry_id, fields, f"malformed: {error}", deliveries)
+            await self._dead_letter_quietly(entry_id, fields, f"malformed: {error}", deliveries)
             return
         started = time.perf_counter()
         try:
             await self._handler(message, Delivery(self.stream, self.group, entry_id, deliveries))
+        except PERMANENT_ERRORS as error:
+            await self._dead_letter_quietly(entry_id, fields, f"permanent: {type(error).__name__}: {error}", deliveries)
+            return
         except Exception as error:
             # Left pending on purpose: it is retried when reclaimed, and dead-lettered past max_deliveries.
             MESSAGES.labels(*self._labels, "error").inc()
@@ -324,6 +351,14 @@ class StreamConsumer(Generic[M]):
         except RETRYABLE_ERRORS:
             pass
 
+    async def _dead_letter_quietly(self, entry_id: str, fields: StreamFields, reason: str, deliveries: int) -> None:
+        """Dead-letter from a handler task: when Redis refuses, the entry stays pending and comes back."""
+        try:
+            await self._dead_letter(entry_id, fields, reason, deliveries)
+        except Exception as error:
+            REDIS_ERRORS.labels(*self._labels).inc()
+            log.warning("could not dead-letter, the entry stays pending: %s", type(error).__name__)
+
     async def _dead_letter(self, entry_id: str, fields: StreamFields, reason: str, deliveries: int) -> None:
         record: dict[str, bytes | str] = {
             "stream": self.stream,
@@ -353,11 +388,11 @@ class StreamConsumer(Generic[M]):
                 raise
 
     async def _ensure_group_quietly(self) -> None:
-        # Start even when Redis is down; the loop keeps trying and readiness says why.
+        # Start even when Redis is down or refuses writes; the loop keeps trying and readiness says why.
         try:
             await self._ensure_group()
-        except RETRYABLE_ERRORS:
-            log.warning("redis unavailable at start; the consumer will retry", extra={"stream": self.stream})
+        except Exception as error:
+            log.warning("cannot create the group yet (%s); the consumer will retry", type(error).__name__)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -12,6 +12,7 @@ from devkit.sim_server import SimServer
 from devkit.waits import eventually
 from shared.cache import Tier
 from shared.errors import CircuitOpenError, TransientExchangeError
+from shared.gateway import MarketDataGateway
 from shared.gateway.deadline import SlowExchangeError
 from tests.conftest import GatewayFactory as Factory
 
@@ -19,10 +20,7 @@ BTC = "BTC/USDT:USDT"
 KLINES = "/openApi/swap/v3/quote/klines"
 
 
-async def _open_breaker(gateway: object, sim: SimServer) -> None:
-    from shared.gateway import MarketDataGateway
-
-    assert isinstance(gateway, MarketDataGateway)
+async def _open_breaker(gateway: MarketDataGateway, sim: SimServer) -> None:
     sim.admin("POST", "/faults", json={"kind": "http_503", "duration_s": 60, "path_prefix": KLINES})
     for _ in range(2):
         with pytest.raises(TransientExchangeError):
