@@ -22,15 +22,12 @@ from devkit.stack import Stack
 from shared.bus import Publisher
 from shared.contracts import Analysis, Decision, Execution, Opportunity
 from shared.keys import (
-    ACCOUNT,
-    EQUITY_CURVE,
-    ORDERS,
-    POSITIONS,
+    PAPER_BOOK,
     STREAM_ANALYSES,
     STREAM_DECISIONS,
     STREAM_EXECUTIONS,
     STREAM_OPPORTUNITIES,
-    TRADES,
+    book_keys,
 )
 from shared.messages import decode, encode
 from shared.redis_client import create_redis
@@ -178,7 +175,8 @@ async def _ia1_rate(redis: Redis, offered: Offered) -> float:
 
 
 async def _clear_trading_state(redis: Redis) -> None:
-    await redis.delete(POSITIONS, ORDERS, ACCOUNT, TRADES, EQUITY_CURVE)
+    paper = book_keys(PAPER_BOOK)
+    await redis.delete(paper.positions, paper.orders, paper.account, paper.trades, paper.equity, paper.reservations)
 
 
 async def run_replicas(env: Env, size: Size, replicas: int, db: int, log_dir: Path) -> dict[str, Any]:

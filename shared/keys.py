@@ -6,6 +6,8 @@ keys do not (they need ``noeviction``/``volatile-lru``, see deploy/).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 # Streams between services.
 STREAM_OPPORTUNITIES = "stream:opportunities"
 STREAM_ANALYSES = "stream:analyses"
@@ -13,15 +15,77 @@ STREAM_DECISIONS = "stream:decisions"
 STREAM_EXECUTIONS = "stream:executions"
 STREAM_DEADLETTER = "stream:deadletter"
 
-# Trading state (execution writes, ia2 and monitor read): no TTL, never evicted.
-POSITIONS = "tp:trading:positions"  # hash symbol -> Position
-ACCOUNT = "tp:trading:account"  # hash of AccountState fields
-ORDERS = "tp:trading:orders"  # hash client_order_id -> Order
-TRADES = "tp:trading:trades"  # list of Trade, newest first, capped
-EQUITY_CURVE = "tp:trading:equity"  # list of [ts, equity], newest first, capped
-HALT = "tp:trading:halt"  # JSON {reason, at}: new entries stopped until an operator resets it
-KILL_SWITCH = "tp:trading:kill"  # JSON {reason, at}: no new orders at all
+# Trading state (execution writes, ia2 and monitor read): no TTL, never evicted. Each book (paper, or one
+# live exchange account) has keys of its own, so neither can see or change the other; execution names
+# the book it trades on in ACTIVE_BOOK, which is where ia2 and monitor read.
+ACTIVE_BOOK = "tp:trading:active-book"
+PAPER_BOOK = "paper"
+KILL_SWITCH = "tp:trading:kill"  # JSON {reason, at}: no new orders at all, whatever the book
 OUTCOMES = "tp:trading:outcomes"  # hash "<signal_kind>:wins|losses" -> count, for adaptive confidence
+
+
+def live_book(exchange_id: str, account_id: str) -> str:
+    """The book of one live account: ``account_id`` is a hash of the API key, never the key itself."""
+    return f"live-{exchange_id}-{account_id}"
+
+
+@dataclass(frozen=True)
+class BookKeys:
+    book: str
+
+    def _key(self, name: str) -> str:
+        return f"tp:trading:{self.book}:{name}"
+
+    @property
+    def positions(self) -> str:  # hash symbol -> Position
+        return self._key("positions")
+
+    @property
+    def account(self) -> str:  # hash of AccountState fields
+        return self._key("account")
+
+    @property
+    def orders(self) -> str:  # hash client_order_id -> Order (pending ones are reservations)
+        return self._key("orders")
+
+    @property
+    def trades(self) -> str:  # list of Trade, newest first, capped
+        return self._key("trades")
+
+    @property
+    def equity(self) -> str:  # list of [ts, equity], newest first, capped
+        return self._key("equity")
+
+    @property
+    def halt(self) -> str:  # JSON {reason, at}: new entries stopped until an operator resets it
+        return self._key("halt")
+
+    @property
+    def reservations(self) -> str:  # hash client_order_id -> Order being placed: counted by every cap
+        return self._key("reservations")
+
+    @property
+    def discrepancies(self) -> str:  # list of reconciliation findings, newest first, capped
+        return self._key("discrepancies")
+
+    @property
+    def symbol_setup(self) -> str:  # hash symbol -> leverage and margin mode set on the exchange, or why not
+        return self._key("symbol-setup")
+
+
+def book_keys(book: str) -> BookKeys:
+    return BookKeys(book)
+
+
+# Where paper state lived before books existed; moved into the paper book on execution's first start.
+LEGACY_PAPER_KEYS = {
+    "tp:trading:positions": "positions",
+    "tp:trading:account": "account",
+    "tp:trading:orders": "orders",
+    "tp:trading:trades": "trades",
+    "tp:trading:equity": "equity",
+    "tp:trading:halt": "halt",
+}
 
 # monitor
 MONITOR_HISTORY = "tp:monitor:history"  # sorted set by time of JSON samples, trimmed to the retention window

@@ -1,11 +1,13 @@
-"""Trading state in Redis: account, open positions, orders, trades, equity curve, halts.
+"""Trading state in Redis: account, open positions, orders, trades, equity curve, halts, per book.
 
 execution writes it; ia2 and monitor read it. These keys carry no TTL and must live in a Redis that
 never evicts them (``noeviction``, or ``volatile-lru`` where only cache keys have a TTL), with AOF on
-in deploy, so positions survive a restart of any service or of Redis.
+in deploy, so positions survive a restart of any service or of Redis. Each book (paper, or one live
+account) has its own keys (shared/keys.py): paper and live never see or change each other.
 
-Futures-style accounting: ``cash`` moves only by realised PnL and fees; equity is cash plus the
-unrealised PnL of open positions at their last price.
+Futures-style accounting: ``cash`` is the wallet balance, moved only by realised PnL, fees and funding;
+equity is cash plus the unrealised PnL of open positions at their last price. Live, the wallet balance
+and the positions come from the exchange (reconciliation); paper computes them with shared/perps.py.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
 from shared.contracts import Side
-from shared.keys import ACCOUNT, HALT, KILL_SWITCH, OUTCOMES, POSITIONS
+from shared.keys import ACTIVE_BOOK, KILL_SWITCH, OUTCOMES, PAPER_BOOK, BookKeys, book_keys
 
 MAX_TRADES_KEPT = 10_000
 MAX_EQUITY_POINTS = 20_000
+
+Mode = Literal["paper", "live"]
+MarginMode = Literal["isolated", "cross"]
 
 
 class Position(BaseModel):
@@ -34,11 +39,21 @@ class Position(BaseModel):
     stop_loss: float | None = None
     take_profit: float | None = None
     last_price: float = Field(gt=0)
+    price_at: float = 0.0  # when last_price was the market's (exchange time where known)
     opened_at: float
     decision_id: str
     client_order_id: str
     signal_kind: str = ""
-    fees: float = 0.0
+    fees: float = 0.0  # paid on this position so far (its opening fill)
+    funding: float = 0.0  # received (+) or paid (-) while it was open
+    funded_until_ms: int = 0  # funding settled up to this time (paper)
+    leverage: float = Field(1.0, gt=0)
+    margin_mode: MarginMode = "cross"
+    margin: float = 0.0  # initial margin locked when it opened
+    liquidation_price: float | None = None
+    origin: Literal["pipeline", "adopted"] = "pipeline"  # adopted: found on the exchange, not opened by us
+    stop_order_id: str | None = None  # the exchange-side protective orders (live)
+    take_profit_order_id: str | None = None
 
     @property
     def direction(self) -> int:
@@ -58,12 +73,23 @@ class AccountState(BaseModel):
     cash: float = 10_000.0
     realized_pnl: float = 0.0
     fees: float = 0.0
+    funding: float = 0.0
     peak_equity: float = 10_000.0
     day: str = ""
     day_start_equity: float = 10_000.0
+    synced_at: float = 0.0  # live: when cash last came from the exchange
+
+    @classmethod
+    def starting(cls, balance: float) -> AccountState:
+        return cls(start_balance=balance, cash=balance, peak_equity=balance, day_start_equity=balance)
+
+
+OrderStatus = Literal["pending", "filled", "rejected"]
 
 
 class Order(BaseModel):
+    """An order as the ledger keeps it. ``pending``: reserved against the caps and being placed."""
+
     model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     client_order_id: str
@@ -72,17 +98,32 @@ class Order(BaseModel):
     side: Side
     kind: Literal["open", "close"]
     quantity: float
-    status: Literal["filled", "rejected"]
+    status: OrderStatus
     price: float = 0.0
     fee: float = 0.0
-    mode: Literal["paper", "live"] = "paper"
+    mode: Mode = "paper"
     exchange_order_id: str | None = None
     reason: str = ""
     created_at: float = Field(default_factory=time.time)
+    notional: float = 0.0  # what a pending order reserves against the exposure caps
+
+    def filled(self, *, price: float, fee: float, quantity: float, exchange_order_id: str | None = None) -> Order:
+        return self.model_copy(
+            update={
+                "status": "filled",
+                "price": price,
+                "fee": fee,
+                "quantity": quantity,
+                "exchange_order_id": exchange_order_id or self.exchange_order_id,
+            }
+        )
+
+    def rejected(self, reason: str) -> Order:
+        return self.model_copy(update={"status": "rejected", "price": 0.0, "fee": 0.0, "reason": reason})
 
 
 class Trade(BaseModel):
-    """A filled order as the trade log keeps it."""
+    """A filled order as the trade log keeps it; a close carries its realised PnL, fees and funding."""
 
     model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
@@ -94,9 +135,29 @@ class Trade(BaseModel):
     quantity: float
     price: float
     fee: float
-    realized_pnl: float = 0.0
+    realized_pnl: float = 0.0  # price PnL of the closed quantity (fees and funding apart)
+    funding: float = 0.0  # funding received (+) or paid (-) over the position's life
     reason: str = ""
+    mode: Mode = "paper"
     at: float = Field(default_factory=time.time)
+
+    @classmethod
+    def of(cls, order: Order, *, realized_pnl: float = 0.0, funding: float = 0.0) -> Trade:
+        """The one mapping from a filled order to its trade-log line."""
+        return cls(
+            client_order_id=order.client_order_id,
+            decision_id=order.decision_id,
+            symbol=order.symbol,
+            side=order.side,
+            kind=order.kind,
+            quantity=order.quantity,
+            price=order.price,
+            fee=order.fee,
+            realized_pnl=realized_pnl,
+            funding=funding,
+            reason=order.reason,
+            mode=order.mode,
+        )
 
 
 class Snapshot(BaseModel):
@@ -106,6 +167,7 @@ class Snapshot(BaseModel):
 
     account: AccountState
     positions: dict[str, Position]
+    reservations: dict[str, Order] = Field(default_factory=dict)
     halt_reason: str | None = None
     kill_reason: str | None = None
 
@@ -116,6 +178,15 @@ class Snapshot(BaseModel):
     @property
     def exposure(self) -> float:
         return sum(p.notional() for p in self.positions.values())
+
+    @property
+    def committed_exposure(self) -> float:
+        """Open positions plus orders being placed: what a new order's caps must count."""
+        return self.exposure + sum(o.notional for o in self.reservations.values())
+
+    @property
+    def committed_symbols(self) -> set[str]:
+        return set(self.positions) | {o.symbol for o in self.reservations.values()}
 
     @property
     def drawdown(self) -> float:
@@ -134,22 +205,35 @@ def _reason(raw: bytes | None) -> str | None:
     return str(orjson.loads(raw).get("reason") or "unspecified")
 
 
-async def read_snapshot(redis: Redis, *, start_balance: float = 10_000.0) -> Snapshot:
+def decode_account(raw: dict[bytes, bytes], start_balance: float) -> AccountState:
+    if not raw:
+        return AccountState.starting(start_balance)
+    return AccountState.model_validate({k.decode(): v.decode() for k, v in raw.items()})
+
+
+async def active_book(redis: Redis) -> str:
+    """The book execution trades on (paper until execution names another)."""
+    raw = await redis.get(ACTIVE_BOOK)
+    return raw.decode() if raw else PAPER_BOOK
+
+
+async def read_snapshot(redis: Redis, keys: BookKeys | None = None, *, start_balance: float = 10_000.0) -> Snapshot:
+    """The book's state; without ``keys``, the active book's."""
+    keys = keys or book_keys(await active_book(redis))
     async with redis.pipeline(transaction=True) as pipe:
-        pipe.hgetall(ACCOUNT)
-        pipe.hgetall(POSITIONS)
-        pipe.get(HALT)
+        pipe.hgetall(keys.account)
+        pipe.hgetall(keys.positions)
+        pipe.hgetall(keys.reservations)
+        pipe.get(keys.halt)
         pipe.get(KILL_SWITCH)
-        account_raw, positions_raw, halt, kill = await pipe.execute()
-    account = (
-        AccountState.model_validate({k.decode(): v.decode() for k, v in account_raw.items()})
-        if account_raw
-        else AccountState(
-            start_balance=start_balance, cash=start_balance, peak_equity=start_balance, day_start_equity=start_balance
-        )
+        account_raw, positions_raw, reserved_raw, halt, kill = await pipe.execute()
+    return Snapshot(
+        account=decode_account(account_raw, start_balance),
+        positions={k.decode(): Position.model_validate_json(v) for k, v in positions_raw.items()},
+        reservations={k.decode(): Order.model_validate_json(v) for k, v in reserved_raw.items()},
+        halt_reason=_reason(halt),
+        kill_reason=_reason(kill),
     )
-    positions = {k.decode(): Position.model_validate_json(v) for k, v in positions_raw.items()}
-    return Snapshot(account=account, positions=positions, halt_reason=_reason(halt), kill_reason=_reason(kill))
 
 
 async def set_flag(redis: Redis, key: str, reason: str) -> bool:

@@ -1,38 +1,117 @@
-"""execution as a service: consumes decisions, trades (paper by default), watches stops and targets."""
+"""execution as a service: consumes decisions, trades on the paper venue or, explicitly, live; protects
+and (live) reconciles continuously."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from dataclasses import dataclass
 
-from services.execution.brokers import select_broker
-from services.execution.ledger import HardLimits, Ledger
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.execution.checks import Limits
+from services.execution.ledger import Ledger
+from services.execution.live import LiveVenue
+from services.execution.paper import PaperVenue
+from services.execution.protection import Protection
+from services.execution.reconcile import Reconciler
 from services.execution.routes import router
 from services.execution.settings import ExecutionSettings
-from services.execution.trader import PositionWatcher, Trader
+from services.execution.trader import Trader
+from services.execution.venue import Venue
 from shared.contracts import Decision
+from shared.errors import ConfigurationError
 from shared.gateway import MarketDataGateway
-from shared.keys import STREAM_DECISIONS
+from shared.keys import ACTIVE_BOOK, LEGACY_PAPER_KEYS, PAPER_BOOK, STREAM_DECISIONS, BookKeys, book_keys, live_book
 from shared.runtime import Runtime
 
 
-def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
-    runtime = Runtime.build(settings, gateway=gateway)
-    limits = HardLimits(
-        max_open_positions=settings.risk_max_open_positions, max_total_exposure=settings.risk_max_total_exposure
+def limits_from(settings: ExecutionSettings) -> Limits:
+    return Limits(
+        max_open_positions=settings.risk_max_open_positions,
+        max_symbol_exposure=settings.risk_max_symbol_exposure,
+        max_total_exposure=settings.risk_max_total_exposure,
+        max_daily_loss=settings.risk_max_daily_loss,
+        max_drawdown=settings.risk_max_drawdown,
+        max_decision_age_s=settings.decision_max_age_s,
+        leverage=settings.trading_leverage,
+        min_notional=settings.risk_min_notional,
     )
-    ledger = Ledger(runtime.redis, start_balance=settings.paper_start_balance, limits=limits)
-    broker = select_broker(settings, ledger, runtime.gateway)
-    trader = Trader(ledger, broker, runtime.publisher)
+
+
+def check_live_switch(settings: ExecutionSettings) -> None:
+    """Live never starts by accident: it needs the mode, the explicit switch, and both keys."""
+    if settings.trading_mode == "paper":
+        return
+    if not settings.live_trading_enabled:
+        raise ConfigurationError("TRADING_MODE=live also needs LIVE_TRADING_ENABLED=true: refusing to start")
+    if settings.exchange_api_key is None or settings.exchange_api_secret is None:
+        raise ConfigurationError("live trading needs EXCHANGE_API_KEY and EXCHANGE_API_SECRET: refusing to start")
+
+
+def book_of(settings: ExecutionSettings, gateway: MarketDataGateway) -> BookKeys:
+    if settings.trading_mode == "paper":
+        return book_keys(PAPER_BOOK)
+    return book_keys(live_book(settings.exchange_id, gateway.account_id))
+
+
+@dataclass
+class BookKeeper:
+    """At start: paper state from before books existed moves into the paper book, and this book becomes
+    the active one, which ia2 and monitor read."""
+
+    redis: Redis
+    keys: BookKeys
+    name: str = "book"
+
+    async def start(self) -> None:
+        if self.keys.book == PAPER_BOOK:
+            for legacy, part in LEGACY_PAPER_KEYS.items():
+                if await self.redis.exists(legacy) and not await self.redis.exists(f"tp:trading:{PAPER_BOOK}:{part}"):
+                    await self.redis.rename(legacy, f"tp:trading:{PAPER_BOOK}:{part}")
+        await self.redis.set(ACTIVE_BOOK, self.keys.book)
+
+    async def stop(self) -> None:
+        return None
+
+    async def ready(self) -> str | None:
+        return None
+
+
+def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
+    check_live_switch(settings)
+    runtime = Runtime.build(settings, gateway=gateway)
+    keys = book_of(settings, runtime.gateway)
+    ledger = Ledger(runtime.redis, keys, start_balance=settings.paper_start_balance, limits=limits_from(settings))
+    venue: Venue
+    if settings.trading_mode == "live":
+        live = LiveVenue(
+            runtime.gateway.account, runtime.redis, keys,
+            leverage=settings.trading_leverage, margin_mode=settings.trading_margin_mode,
+        )  # fmt: skip
+        venue = live
+    else:
+        venue = PaperVenue(taker_fee=settings.paper_fee_rate, slippage_bps=settings.paper_slippage_bps)
+    trader = Trader(
+        ledger, venue, runtime.gateway, runtime.publisher,
+        price_max_age_s=settings.price_max_age_s, margin_mode=settings.trading_margin_mode,
+    )  # fmt: skip
+    runtime.components.append(BookKeeper(runtime.redis, keys))
     runtime.consume(STREAM_DECISIONS, "execution", Decision, trader.on_decision)
-    watcher = PositionWatcher(
+    protection = Protection(
         trader,
-        runtime.gateway,
         interval_s=settings.price_watch_interval_s,
         equity_every_s=settings.equity_point_interval_s,
+        price_max_age_s=settings.price_max_age_s,
+        halt_flatten=settings.halt_flatten,
     )
-    runtime.components.append(watcher)
+    runtime.components.append(protection)
+    if settings.trading_mode == "live":
+        reconciler = Reconciler(
+            trader, live, runtime.gateway.account, interval_s=settings.reconcile_interval_s,
+            adopt=(settings.adopt_stop_pct, settings.adopt_take_profit_pct),
+        )  # fmt: skip
+        runtime.components.append(reconciler)
     app = runtime.app([router], title="execution")
     app.state.ledger = ledger
     app.state.trader = trader
-    app.state.prices = runtime.gateway
     return app

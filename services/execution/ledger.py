@@ -1,24 +1,31 @@
-"""The trading ledger: orders, positions, account and trade log, updated atomically in Redis.
+"""The trading ledger of one book: orders, reservations, positions, account and trade log, in Redis.
 
 Each change is one optimistic transaction (WATCH the state, compute, MULTI/EXEC, retry on conflict),
-so replicas of execution never interleave half-applied fills. An order id is written once: the same
-client order id arriving again returns the order already recorded, which is what makes a
-redelivered decision harmless.
+so replicas of execution never interleave half-applied changes. An order id is written once: the same
+client order id arriving again finds the order already recorded, which makes a redelivered decision
+harmless.
+
+Opening is two steps around the exchange: :meth:`Ledger.reserve` records the order as ``pending`` and
+counts it against the caps (atomically, so decisions made in parallel cannot overshoot them), then
+:meth:`Ledger.confirm_open` turns it into a position or :meth:`Ledger.release` refuses it. A pending order
+left by a crash is resolved by looking it up on the exchange (reconciliation).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import orjson
 from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
-from shared.keys import ACCOUNT, EQUITY_CURVE, ORDERS, POSITIONS, TRADES
+from services.execution.checks import Limits, cap_refusal
+from shared.keys import BookKeys
 from shared.trading_state import (
     MAX_EQUITY_POINTS,
     MAX_TRADES_KEPT,
@@ -27,10 +34,14 @@ from shared.trading_state import (
     Position,
     Snapshot,
     Trade,
+    decode_account,
     read_snapshot,
 )
 
 MAX_CONFLICT_RETRIES = 50
+SEND_LEASE_MS = 60_000  # longer than any exchange call: a live holder always finishes within it
+MAX_DISCREPANCIES_KEPT = 1_000
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -54,187 +65,235 @@ def _today(now: float) -> str:
     return datetime.fromtimestamp(now, UTC).strftime("%Y-%m-%d")
 
 
-@dataclass(frozen=True)
-class HardLimits:
-    """Caps checked inside the fill's transaction: decisions made in parallel cannot overshoot them."""
-
-    max_open_positions: int = 1_000_000
-    max_total_exposure: float = float("inf")  # notional, as a multiple of equity
-
-
 class Ledger:
-    def __init__(self, redis: Redis, *, start_balance: float, limits: HardLimits | None = None) -> None:
+    def __init__(self, redis: Redis, keys: BookKeys, *, start_balance: float, limits: Limits | None = None) -> None:
         self._redis = redis
+        self.keys = keys
         self.start_balance = start_balance
-        self.limits = limits or HardLimits()
+        self.limits = limits or Limits()
 
     @property
     def redis(self) -> Redis:
         return self._redis
 
+    async def _transaction(self, watched: Sequence[str], body: Callable[[Pipeline], Awaitable[T]]) -> T:
+        """Run ``body`` (reads, then ``pipe.multi()`` and the writes) until no watched key changed under it."""
+        for _ in range(MAX_CONFLICT_RETRIES):
+            async with self._redis.pipeline(transaction=True) as pipe:
+                try:
+                    await pipe.watch(*watched)
+                    return await body(pipe)
+                except WatchError:
+                    continue
+        raise RuntimeError("ledger kept conflicting; giving up on this change (it will be retried)")
+
+    async def _account(self, pipe: Pipeline) -> AccountState:
+        return decode_account(await pipe.hgetall(self.keys.account), self.start_balance)  # type: ignore[misc]
+
+    async def _snapshot_in(self, pipe: Pipeline) -> Snapshot:
+        positions = await pipe.hgetall(self.keys.positions)  # type: ignore[misc]
+        reserved = await pipe.hgetall(self.keys.reservations)  # type: ignore[misc]
+        return Snapshot(
+            account=await self._account(pipe),
+            positions={k.decode(): Position.model_validate_json(v) for k, v in positions.items()},
+            reservations={k.decode(): Order.model_validate_json(v) for k, v in reserved.items()},
+        )
+
+    def _log_trade(self, pipe: Pipeline, trade: Trade) -> None:
+        pipe.lpush(self.keys.trades, trade.model_dump_json())
+        pipe.ltrim(self.keys.trades, 0, MAX_TRADES_KEPT - 1)
+
+    # -- reads ---------------------------------------------------------------------------------
+
     async def snapshot(self) -> Snapshot:
-        return await read_snapshot(self._redis, start_balance=self.start_balance)
+        return await read_snapshot(self._redis, self.keys, start_balance=self.start_balance)
 
     async def order(self, client_order_id: str) -> Order | None:
-        raw = await self._redis.hget(ORDERS, client_order_id)  # type: ignore[misc]
+        raw = await self._redis.hget(self.keys.orders, client_order_id)  # type: ignore[misc]
         return Order.model_validate_json(raw) if raw else None
 
-    async def record_rejection(self, order: Order) -> OpenResult:
-        """Keep a refused order (kill switch, no price...) once, so a redelivery is refused the same way."""
-        created = bool(await self._redis.hsetnx(ORDERS, order.client_order_id, order.model_dump_json()))  # type: ignore[misc]
-        return OpenResult(order if created else (await self.order(order.client_order_id) or order), created)
-
-    async def open_position(self, order: Order, position: Position) -> OpenResult:
-        """Record a filled opening order and its position; refuse a second position on the same symbol."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(ORDERS, POSITIONS, ACCOUNT)
-                    existing = await pipe.hget(ORDERS, order.client_order_id)  # type: ignore[misc]
-                    if existing:
-                        return OpenResult(Order.model_validate_json(existing), created=False)
-                    raw_positions = await pipe.hgetall(POSITIONS)  # type: ignore[misc]
-                    account = await self._account(pipe)
-                    refusal = self._refusal(position, raw_positions, account)
-                    if refusal is not None:
-                        refused = order.model_copy(
-                            update={"status": "rejected", "price": 0.0, "fee": 0.0, "reason": refusal}
-                        )
-                        pipe.multi()  # type: ignore[no-untyped-call]
-                        pipe.hset(ORDERS, order.client_order_id, refused.model_dump_json())
-                        await pipe.execute()
-                        return OpenResult(refused, created=True)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(ORDERS, order.client_order_id, order.model_dump_json())
-                    pipe.hset(POSITIONS, position.symbol, position.model_dump_json())
-                    pipe.hset(
-                        ACCOUNT,
-                        mapping=_fields(
-                            account.model_copy(
-                                update={"cash": account.cash - order.fee, "fees": account.fees + order.fee}
-                            )
-                        ),
-                    )
-                    self._log_trade(pipe, order, realized_pnl=0.0)
-                    await pipe.execute()
-                    return OpenResult(order, created=True)
-                except WatchError:
-                    continue
-        raise RuntimeError("ledger kept conflicting; giving up on this fill (it will be retried)")
-
-    def _refusal(self, position: Position, raw_positions: dict[bytes, bytes], account: AccountState) -> str | None:
-        if position.symbol.encode() in raw_positions:
-            return "position already open"
-        if len(raw_positions) >= self.limits.max_open_positions:
-            return f"{len(raw_positions)} positions open at fill time, the maximum is {self.limits.max_open_positions}"
-        held = [Position.model_validate_json(v) for v in raw_positions.values()]
-        equity = account.cash + sum(p.unrealized_pnl() for p in held)
-        exposure = sum(p.notional() for p in held) + position.notional(position.entry_price)
-        if exposure > self.limits.max_total_exposure * equity:
-            cap = f"{self.limits.max_total_exposure:.0%} of equity"
-            return f"total exposure {exposure:,.0f} would exceed {cap} at fill time"
-        return None
-
-    async def close_position(self, symbol: str, order: Order) -> CloseResult | None:
-        """Close ``symbol``'s position at ``order.price``; None if it was already closed."""
-        for _ in range(MAX_CONFLICT_RETRIES):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(ORDERS, POSITIONS, ACCOUNT)
-                    raw = await pipe.hget(POSITIONS, symbol)  # type: ignore[misc]
-                    if not raw or await pipe.hexists(ORDERS, order.client_order_id):  # type: ignore[misc]
-                        return None
-                    position = Position.model_validate_json(raw)
-                    pnl = position.unrealized_pnl(order.price)
-                    account = await self._account(pipe)
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    pipe.hset(ORDERS, order.client_order_id, order.model_dump_json())
-                    pipe.hdel(POSITIONS, symbol)
-                    updated = account.model_copy(
-                        update={
-                            "cash": account.cash + pnl - order.fee,
-                            "fees": account.fees + order.fee,
-                            "realized_pnl": account.realized_pnl + pnl,
-                        }
-                    )
-                    pipe.hset(ACCOUNT, mapping=_fields(updated))
-                    trade = self._log_trade(pipe, order, realized_pnl=pnl)
-                    await pipe.execute()
-                    return CloseResult(order, trade, position)
-                except WatchError:
-                    continue
-        raise RuntimeError("ledger kept conflicting while closing")
-
-    async def mark_to_market(self, prices: Mapping[str, float], *, now: float | None = None) -> Snapshot:
-        """Update last prices, the equity peak and the day's starting equity; return the new snapshot."""
-        now = time.time() if now is None else now
-        for _ in range(MAX_CONFLICT_RETRIES):
-            async with self._redis.pipeline(transaction=True) as pipe:
-                try:
-                    await pipe.watch(POSITIONS, ACCOUNT)
-                    positions = {
-                        k.decode(): Position.model_validate_json(v)
-                        for k, v in (await pipe.hgetall(POSITIONS)).items()  # type: ignore[misc]
-                    }
-                    account = await self._account(pipe)
-                    marked = {
-                        s: p.model_copy(update={"last_price": prices[s]}) if prices.get(s, 0) > 0 else p
-                        for s, p in positions.items()
-                    }
-                    equity = account.cash + sum(p.unrealized_pnl() for p in marked.values())
-                    update: dict[str, float | str] = {"peak_equity": max(account.peak_equity, equity)}
-                    if account.day != _today(now):
-                        update |= {"day": _today(now), "day_start_equity": equity}
-                    pipe.multi()  # type: ignore[no-untyped-call]
-                    if marked:
-                        pipe.hset(POSITIONS, mapping={s: p.model_dump_json() for s, p in marked.items()})
-                    pipe.hset(ACCOUNT, mapping=_fields(account.model_copy(update=update)))
-                    await pipe.execute()
-                    break
-                except WatchError:
-                    continue
-        return await self.snapshot()
-
-    async def record_equity_point(self, equity: float, *, now: float | None = None) -> None:
-        async with self._redis.pipeline(transaction=False) as pipe:
-            pipe.lpush(EQUITY_CURVE, orjson.dumps([time.time() if now is None else now, round(equity, 8)]))
-            pipe.ltrim(EQUITY_CURVE, 0, MAX_EQUITY_POINTS - 1)
-            await pipe.execute()
-
     async def orders(self, limit: int = 100) -> list[Order]:
-        raw = await self._redis.hvals(ORDERS)  # type: ignore[misc]
+        raw = await self._redis.hvals(self.keys.orders)  # type: ignore[misc]
         orders = sorted((Order.model_validate_json(v) for v in raw), key=lambda o: o.created_at, reverse=True)
         return orders[:limit]
 
     async def trades(self, limit: int = 100) -> list[Trade]:
-        raw = await self._redis.lrange(TRADES, 0, limit - 1)  # type: ignore[misc]
+        raw = await self._redis.lrange(self.keys.trades, 0, limit - 1)  # type: ignore[misc]
         return [Trade.model_validate_json(v) for v in raw]
 
     async def equity_curve(self, limit: int = 500) -> list[tuple[float, float]]:
-        raw = await self._redis.lrange(EQUITY_CURVE, 0, limit - 1)  # type: ignore[misc]
+        raw = await self._redis.lrange(self.keys.equity, 0, limit - 1)  # type: ignore[misc]
         return [(float(ts), float(eq)) for ts, eq in (orjson.loads(v) for v in reversed(raw))]
 
-    async def _account(self, pipe: Pipeline) -> AccountState:
-        raw = await pipe.hgetall(ACCOUNT)  # type: ignore[misc]
-        if raw:
-            return AccountState.model_validate({k.decode(): v.decode() for k, v in raw.items()})
-        start = self.start_balance
-        return AccountState(start_balance=start, cash=start, peak_equity=start, day_start_equity=start)
+    # -- opening: reserve, then confirm or release ---------------------------------------------------
 
-    @staticmethod
-    def _log_trade(pipe: Pipeline, order: Order, *, realized_pnl: float) -> Trade:
-        trade = Trade(
-            client_order_id=order.client_order_id,
-            decision_id=order.decision_id,
-            symbol=order.symbol,
-            side=order.side,
-            kind=order.kind,
-            quantity=order.quantity,
-            price=order.price,
-            fee=order.fee,
-            realized_pnl=realized_pnl,
-            reason=order.reason,
-        )
-        pipe.lpush(TRADES, trade.model_dump_json())
-        pipe.ltrim(TRADES, 0, MAX_TRADES_KEPT - 1)
-        return trade
+    async def record_rejection(self, order: Order) -> OpenResult:
+        """Keep a refused order once, so a redelivery is refused the same way."""
+        created = bool(await self._redis.hsetnx(self.keys.orders, order.client_order_id, order.model_dump_json()))  # type: ignore[misc]
+        return OpenResult(order if created else (await self.order(order.client_order_id) or order), created)
+
+    async def reserve(self, order: Order) -> OpenResult:
+        """Record ``order`` as pending and count it against the caps, or refuse it; atomically."""
+
+        async def body(pipe: Pipeline) -> OpenResult:
+            existing = await pipe.hget(self.keys.orders, order.client_order_id)  # type: ignore[misc]
+            if existing:
+                return OpenResult(Order.model_validate_json(existing), created=False)
+            refusal = cap_refusal(await self._snapshot_in(pipe), order.symbol, order.notional, self.limits)
+            recorded = order.rejected(refusal) if refusal else order
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(self.keys.orders, order.client_order_id, recorded.model_dump_json())
+            if refusal is None:
+                pipe.hset(self.keys.reservations, order.client_order_id, recorded.model_dump_json())
+            await pipe.execute()
+            return OpenResult(recorded, created=True)
+
+        watched = (self.keys.orders, self.keys.positions, self.keys.reservations, self.keys.account)
+        return await self._transaction(watched, body)
+
+    async def confirm_open(self, order: Order, position: Position) -> Order:
+        """The exchange filled the reserved order: record the fill and its position, drop the reservation."""
+
+        async def body(pipe: Pipeline) -> Order:
+            raw = await pipe.hget(self.keys.orders, order.client_order_id)  # type: ignore[misc]
+            current = Order.model_validate_json(raw) if raw else None
+            if current is not None and current.status != "pending":
+                return current  # already confirmed (or released) by another replica
+            account = await self._account(pipe)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(self.keys.orders, order.client_order_id, order.model_dump_json())
+            pipe.hdel(self.keys.reservations, order.client_order_id)
+            pipe.hset(self.keys.positions, position.symbol, position.model_dump_json())
+            update = {"cash": account.cash - order.fee, "fees": account.fees + order.fee}
+            pipe.hset(self.keys.account, mapping=_fields(account.model_copy(update=update)))
+            self._log_trade(pipe, Trade.of(order))
+            await pipe.execute()
+            return order
+
+        return await self._transaction((self.keys.orders, self.keys.account), body)
+
+    async def claim_send(self, client_order_id: str) -> bool:
+        """One handler at a time sends a reserved order (a lease, so a crashed holder frees it)."""
+        key = f"{self.keys.reservations}:sending:{client_order_id}"
+        return bool(await self._redis.set(key, b"1", px=SEND_LEASE_MS, nx=True))
+
+    async def end_send(self, client_order_id: str) -> None:
+        await self._redis.delete(f"{self.keys.reservations}:sending:{client_order_id}")
+
+    async def release(self, order: Order, reason: str) -> Order:
+        """The reserved order was not filled: record why, and free what it reserved."""
+        refused = order.rejected(reason)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.orders, order.client_order_id, refused.model_dump_json())
+            pipe.hdel(self.keys.reservations, order.client_order_id)
+            await pipe.execute()
+        return refused
+
+    # -- positions -----------------------------------------------------------------------------
+
+    async def close_position(self, symbol: str, order: Order) -> CloseResult | None:
+        """Close ``symbol``'s position at ``order.price``; None if it was already closed."""
+
+        async def body(pipe: Pipeline) -> CloseResult | None:
+            raw = await pipe.hget(self.keys.positions, symbol)  # type: ignore[misc]
+            if not raw or await pipe.hexists(self.keys.orders, order.client_order_id):  # type: ignore[misc]
+                return None
+            position = Position.model_validate_json(raw)
+            pnl = position.unrealized_pnl(order.price)
+            account = await self._account(pipe)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(self.keys.orders, order.client_order_id, order.model_dump_json())
+            pipe.hdel(self.keys.positions, symbol)
+            updated = account.model_copy(
+                update={
+                    "cash": account.cash + pnl - order.fee,
+                    "fees": account.fees + order.fee,
+                    "realized_pnl": account.realized_pnl + pnl,
+                }
+            )
+            pipe.hset(self.keys.account, mapping=_fields(updated))
+            trade = Trade.of(order, realized_pnl=pnl, funding=position.funding)
+            self._log_trade(pipe, trade)
+            await pipe.execute()
+            return CloseResult(order, trade, position)
+
+        return await self._transaction((self.keys.orders, self.keys.positions, self.keys.account), body)
+
+    async def apply_funding(self, symbol: str, amount: float, until_ms: int) -> bool:
+        """Book a funding payment (received > 0, paid < 0) on the position and the wallet, once per time."""
+
+        async def body(pipe: Pipeline) -> bool:
+            raw = await pipe.hget(self.keys.positions, symbol)  # type: ignore[misc]
+            if not raw:
+                return False
+            position = Position.model_validate_json(raw)
+            if until_ms <= position.funded_until_ms:
+                return False  # already settled (a replica, or a repeated tick)
+            account = await self._account(pipe)
+            pipe.multi()  # type: ignore[no-untyped-call]
+            moved = position.model_copy(update={"funding": position.funding + amount, "funded_until_ms": until_ms})
+            pipe.hset(self.keys.positions, symbol, moved.model_dump_json())
+            update = {"cash": account.cash + amount, "funding": account.funding + amount}
+            pipe.hset(self.keys.account, mapping=_fields(account.model_copy(update=update)))
+            await pipe.execute()
+            return True
+
+        return await self._transaction((self.keys.positions, self.keys.account), body)
+
+    async def put_position(self, position: Position) -> None:
+        """Write a position as the exchange has it (adopted, resized, protective orders placed)."""
+        await self._redis.hset(self.keys.positions, position.symbol, position.model_dump_json())  # type: ignore[misc]
+
+    async def drop_position(self, symbol: str) -> None:
+        await self._redis.hdel(self.keys.positions, symbol)  # type: ignore[misc]
+
+    async def mark_to_market(
+        self, prices: Mapping[str, tuple[float, float]], *, now: float | None = None, cash: float | None = None
+    ) -> Snapshot:
+        """New last prices ``{symbol: (price, at)}`` (and, live, the exchange's wallet balance); update the
+        equity peak and the day's starting equity; return the new snapshot."""
+        now = time.time() if now is None else now
+
+        async def body(pipe: Pipeline) -> None:
+            positions = {
+                k.decode(): Position.model_validate_json(v)
+                for k, v in (await pipe.hgetall(self.keys.positions)).items()  # type: ignore[misc]
+            }
+            account = await self._account(pipe)
+            if cash is not None:
+                account = account.model_copy(update={"cash": cash, "synced_at": now})
+            marked = {
+                s: p.model_copy(update={"last_price": prices[s][0], "price_at": prices[s][1]}) if s in prices else p
+                for s, p in positions.items()
+            }
+            equity = account.cash + sum(p.unrealized_pnl() for p in marked.values())
+            update: dict[str, Any] = {"peak_equity": max(account.peak_equity, equity)}
+            if account.day != _today(now):
+                update |= {"day": _today(now), "day_start_equity": equity}
+            pipe.multi()  # type: ignore[no-untyped-call]
+            if marked:
+                pipe.hset(self.keys.positions, mapping={s: p.model_dump_json() for s, p in marked.items()})
+            pipe.hset(self.keys.account, mapping=_fields(account.model_copy(update=update)))
+            await pipe.execute()
+
+        await self._transaction((self.keys.positions, self.keys.account), body)
+        return await self.snapshot()
+
+    async def record_equity_point(self, equity: float, *, now: float | None = None) -> None:
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(self.keys.equity, orjson.dumps([time.time() if now is None else now, round(equity, 8)]))
+            pipe.ltrim(self.keys.equity, 0, MAX_EQUITY_POINTS - 1)
+            await pipe.execute()
+
+    # -- reconciliation findings -------------------------------------------------------------------
+
+    async def record_discrepancy(self, kind: str, symbol: str, detail: str, *, now: float | None = None) -> None:
+        entry = {"kind": kind, "symbol": symbol, "detail": detail, "at": time.time() if now is None else now}
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.lpush(self.keys.discrepancies, orjson.dumps(entry))
+            pipe.ltrim(self.keys.discrepancies, 0, MAX_DISCREPANCIES_KEPT - 1)
+            await pipe.execute()
+
+    async def discrepancies(self, limit: int = 100) -> list[dict[str, Any]]:
+        raw = await self._redis.lrange(self.keys.discrepancies, 0, limit - 1)  # type: ignore[misc]
+        return [orjson.loads(v) for v in raw]

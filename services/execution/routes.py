@@ -1,4 +1,5 @@
-"""execution's HTTP API: account, positions, orders, trades, equity curve, and the kill switch."""
+"""execution's HTTP API: account, positions, orders, trades, equity curve, reconciliation findings, and
+the kill switch."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ Limit = Annotated[int, Query(ge=1, le=1000)]
 
 class KillSwitchRequest(BaseModel):
     reason: str = Field("operator", min_length=1, max_length=200)
-    flatten: bool = False
+    flatten: bool = True
 
 
 def _ledger(request: Request) -> Ledger:
@@ -29,13 +30,16 @@ def _ledger(request: Request) -> Ledger:
 
 @router.get("/account")
 async def account(request: Request) -> dict[str, Any]:
-    snapshot = await _ledger(request).snapshot()
+    ledger = _ledger(request)
+    snapshot = await ledger.snapshot()
     return {
-        "mode": request.app.state.trader.broker.mode,
+        "mode": request.app.state.trader.venue.mode,
+        "book": ledger.keys.book,
         "equity": snapshot.equity,
         "cash": snapshot.account.cash,
         "realized_pnl": snapshot.account.realized_pnl,
         "fees": snapshot.account.fees,
+        "funding": snapshot.account.funding,
         "peak_equity": snapshot.account.peak_equity,
         "drawdown": snapshot.drawdown,
         "daily_loss": snapshot.daily_loss,
@@ -68,14 +72,21 @@ async def equity(request: Request, limit: Limit = 500) -> list[list[float]]:
     return [list(point) for point in await _ledger(request).equity_curve(limit)]
 
 
+@router.get("/reconciliation")
+async def reconciliation(request: Request, limit: Limit = 100) -> list[dict[str, Any]]:
+    """What reconciliation with the exchange found and fixed, newest first (live; empty on paper)."""
+    return await _ledger(request).discrepancies(limit)
+
+
 @router.post("/kill-switch", dependencies=[Depends(admin_guard())])
 async def kill_switch_on(request: Request, body: KillSwitchRequest) -> dict[str, Any]:
+    """No new orders at all; with ``flatten`` (the default) every position is closed and its orders cancelled."""
     ledger = _ledger(request)
     newly = await set_flag(ledger.redis, KILL_SWITCH, body.reason)
     closed = 0
     if body.flatten:
         trader: Trader = request.app.state.trader
-        closed = await trader.flatten(request.app.state.prices, f"kill switch: {body.reason}")
+        closed = await trader.flatten(f"kill switch: {body.reason}")
     return {"kill_switch": "on", "newly_set": newly, "positions_closed": closed}
 
 

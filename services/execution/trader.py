@@ -1,49 +1,58 @@
-"""execution's work: act on decisions, and watch open positions against their stop and target.
+"""execution's work on a decision: check, reserve, send, confirm; and closing positions.
 
-Decisions come from ``stream:decisions``; every outcome is published on ``stream:executions`` with a
-message id equal to the client order id, so a redelivered decision yields the same event id and
-readers can drop the copy.
+Every check that can refuse an order runs before anything is sent (services/execution/checks.py); the
+caps are checked again inside the reservation's transaction. Every outcome is published on
+``stream:executions`` with a message id equal to the client order id, so a redelivered decision yields
+the same event id and readers can drop the copy.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
+from collections.abc import Sequence
+from typing import Protocol
 
-from prometheus_client import Counter, Gauge
+from prometheus_client import Counter
 
-from services.execution.brokers import Broker, PriceSource
+from services.execution.checks import Plan, Refusal, plan_entry
 from services.execution.ledger import Ledger
-from services.execution.orders import open_order_id
+from services.execution.orders import close_order_id, open_order_id
+from services.execution.venue import Fill, Venue
 from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.contracts import Decision, Execution
+from shared.errors import PermanentExchangeError, TransientExchangeError
+from shared.gateway import MarketRules
 from shared.keys import STREAM_EXECUTIONS
-from shared.periodic import Periodic
-from shared.trading_state import Order, Position, Snapshot, record_outcome
+from shared.trading_state import MarginMode, Order, Position, record_outcome
 
 log = logging.getLogger(__name__)
-
+SEND_WAIT_S = 30.0  # how long a duplicate handler waits for the one sending the order
 ORDERS = Counter(metrics.name("orders_total"), "Orders by kind, outcome and mode", ["kind", "outcome", "mode"])
-EQUITY = Gauge(metrics.name("equity_usd"), "Account equity (cash + unrealised PnL)")
-DRAWDOWN = Gauge(metrics.name("drawdown_ratio"), "Drawdown from the equity peak, 0-1")
-OPEN_POSITIONS = Gauge(metrics.name("open_positions"), "Open positions")
-EXPOSURE = Gauge(metrics.name("exposure_usd"), "Notional of open positions")
 for _kind in ("open", "close"):
     for _outcome in ("filled", "rejected"):
         for _mode in ("paper", "live"):
             ORDERS.labels(_kind, _outcome, _mode)
-HALTED = Gauge(metrics.name("trading_halted"), "1 while new entries are stopped (risk halt or kill switch)")
 
 
-def _event(order: Order, decision: Decision | None, *, realized_pnl: float = 0.0) -> Execution:
+class Market(Protocol):
+    """Prices fresh enough to trade on, and what the exchange accepts (the gateway is one)."""
+
+    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, tuple[float, float]]: ...
+
+    async def market_rules(self, symbol: str) -> MarketRules: ...
+
+
+def execution_event(order: Order, decision: Decision | None, *, realized_pnl: float = 0.0) -> Execution:
     return Execution(
         message_id=order.client_order_id,
         decision_id=order.decision_id,
         client_order_id=order.client_order_id,
         symbol=order.symbol,
         kind=order.kind,
-        status=order.status,
+        status="filled" if order.status == "filled" else "rejected",
         mode=order.mode,
         side=order.side,
         quantity=order.quantity,
@@ -56,117 +65,193 @@ def _event(order: Order, decision: Decision | None, *, realized_pnl: float = 0.0
 
 
 class Trader:
-    def __init__(self, ledger: Ledger, broker: Broker, publisher: Publisher) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        venue: Venue,
+        market: Market,
+        publisher: Publisher,
+        *,
+        price_max_age_s: float = 2.0,
+        margin_mode: MarginMode = "cross",
+    ) -> None:
         self.ledger = ledger
-        self.broker = broker
+        self.venue = venue
+        self.market = market
         self.publisher = publisher
+        self.price_max_age_s = price_max_age_s
+        self.margin_mode: MarginMode = margin_mode
+
+    # -- opening -------------------------------------------------------------------------------
 
     async def on_decision(self, decision: Decision, delivery: Delivery) -> None:
         if decision.action != "open":
             return
-        snapshot = await self.ledger.snapshot()
-        if snapshot.kill_reason is not None:
-            result = await self.ledger.record_rejection(self._refused(decision, f"kill switch: {snapshot.kill_reason}"))
-        else:
-            result = await self.broker.open(decision)
-        if result.created:
-            ORDERS.labels("open", result.order.status, result.order.mode).inc()
-        else:
-            log.info("decision already executed", extra={"decision_id": decision.message_id})
-        await self.publisher.publish(STREAM_EXECUTIONS, _event(result.order, decision))
+        client_order_id = open_order_id(decision.message_id)
+        order = await self.ledger.order(client_order_id)
+        if order is None:
+            order = await self._check_and_reserve(decision, client_order_id)
+        if order.status == "pending":
+            order = await self._send_once(decision, order)
+        await self.publisher.publish(STREAM_EXECUTIONS, execution_event(order, decision))
 
-    def _refused(self, decision: Decision, reason: str) -> Order:
+    async def _send_once(self, decision: Decision, pending: Order) -> Order:
+        """Send a reserved order unless another handler (a replica, a concurrent redelivery) is sending it;
+        then wait for its outcome instead of sending twice."""
+        if await self.ledger.claim_send(pending.client_order_id):
+            try:
+                current = await self.ledger.order(pending.client_order_id)  # the last holder may have finished
+                if current is not None and current.status != "pending":
+                    return current
+                return await self._send(decision, pending)
+            finally:
+                await self.ledger.end_send(pending.client_order_id)
+        deadline = time.monotonic() + SEND_WAIT_S
+        while time.monotonic() < deadline:
+            current = await self.ledger.order(pending.client_order_id)
+            if current is not None and current.status != "pending":
+                return current
+            await asyncio.sleep(0.05)
+        raise TransientExchangeError(f"order {pending.client_order_id} is still being placed elsewhere; retried later")
+
+    def _order(self, decision: Decision, client_order_id: str, **values: object) -> Order:
         assert decision.side is not None
-        return Order(
-            client_order_id=open_order_id(decision.message_id),
-            decision_id=decision.message_id,
-            symbol=decision.symbol,
-            side=decision.side,
-            kind="open",
-            quantity=decision.quantity,
-            status="rejected",
-            mode="paper" if self.broker.mode == "paper" else "live",
-            reason=reason,
+        return Order.model_validate(
+            {
+                "client_order_id": client_order_id,
+                "decision_id": decision.message_id,
+                "symbol": decision.symbol,
+                "side": decision.side,
+                "kind": "open",
+                "quantity": decision.quantity,
+                "mode": self.venue.mode,
+                **values,
+            }
         )
 
+    async def _check_and_reserve(self, decision: Decision, client_order_id: str) -> Order:
+        snapshot = await self.ledger.snapshot()
+        prices = await self.market.fresh_prices([decision.symbol], self.price_max_age_s)
+        price = prices[decision.symbol][0] if decision.symbol in prices else None
+        rules = await self.market.market_rules(decision.symbol)
+        plan = plan_entry(decision, snapshot, price, rules, self.ledger.limits, time.time())
+        if isinstance(plan, Plan) and (why := await self.venue.prepare(decision.symbol)) is not None:
+            plan = Refusal(why)
+        if isinstance(plan, Refusal):
+            result = await self.ledger.record_rejection(
+                self._order(decision, client_order_id, status="rejected", reason=plan.reason)
+            )
+            self._count(result.order, result.created)
+            return result.order
+        pending = self._order(
+            decision, client_order_id, status="pending", quantity=plan.quantity, price=plan.price,
+            notional=plan.notional, reason="; ".join(plan.notes),
+        )  # fmt: skip
+        result = await self.ledger.reserve(pending)
+        if result.order.status == "rejected":
+            self._count(result.order, result.created)
+        return result.order
+
+    async def _send(self, decision: Decision, pending: Order) -> Order:
+        """Send a reserved entry (or find the one a crash or timeout hid), then confirm or release it."""
+        fill = await self.venue.find(pending.symbol, pending.client_order_id)
+        if fill is None:
+            plan = Plan(
+                pending.symbol, pending.side, pending.quantity, pending.price,
+                decision.stop_loss or 0.0, decision.take_profit or 0.0, pending.notional,
+            )  # fmt: skip
+            try:
+                fill = await self.venue.open(plan, pending.client_order_id)
+            except PermanentExchangeError as error:  # refused: nothing traded, the reservation is freed
+                order = await self.ledger.release(pending, f"refused by the exchange: {error}")
+                self._count(order, True)
+                return order
+            # A transient error propagates: the decision is redelivered and the order looked up first.
+        order = pending.filled(
+            price=fill.price, fee=fill.fee, quantity=fill.quantity, exchange_order_id=fill.exchange_order_id
+        )
+        position = await self.venue.protect(self._position(decision, order, fill))
+        confirmed = await self.ledger.confirm_open(order, position)
+        self._count(confirmed, confirmed is order)
+        return confirmed
+
+    def _position(self, decision: Decision, order: Order, fill: Fill) -> Position:
+        assert decision.side is not None and decision.stop_loss is not None
+        leverage = self.ledger.limits.leverage
+        return Position(
+            symbol=order.symbol,
+            side=decision.side,
+            quantity=fill.quantity,
+            entry_price=fill.price,
+            stop_loss=decision.stop_loss,
+            take_profit=decision.take_profit,
+            last_price=fill.price,
+            price_at=time.time(),
+            opened_at=time.time(),
+            decision_id=decision.message_id,
+            client_order_id=order.client_order_id,
+            signal_kind=decision.signal_kind,
+            fees=fill.fee,
+            leverage=leverage,
+            margin_mode=self.margin_mode,
+            margin=fill.price * fill.quantity / leverage,
+        )
+
+    @staticmethod
+    def _count(order: Order, created: bool) -> None:
+        if created and order.status != "pending":
+            ORDERS.labels(order.kind, order.status, order.mode).inc()
+
+    # -- closing -------------------------------------------------------------------------------
+
     async def close(self, position: Position, price: float, reason: str) -> bool:
-        result = await self.broker.close(position, price, reason)
+        """Close ``position`` reduce-only; False if it was closed already."""
+        client_order_id = close_order_id(position.client_order_id)
+        if await self.ledger.order(client_order_id) is not None:
+            return False
+        fill = await self.venue.close(position, client_order_id, price)
+        return await self.record_close(position, fill, reason, client_order_id)
+
+    async def record_close(
+        self, position: Position, fill: Fill, reason: str, client_order_id: str | None = None
+    ) -> bool:
+        """Book a close that happened (here, or on the exchange by a stop, a target or a liquidation)."""
+        order = Order(
+            client_order_id=client_order_id or close_order_id(position.client_order_id),
+            decision_id=position.decision_id,
+            symbol=position.symbol,
+            side=position.side,
+            kind="close",
+            quantity=fill.quantity,
+            status="filled",
+            price=fill.price,
+            fee=fill.fee,
+            mode=self.venue.mode,
+            exchange_order_id=fill.exchange_order_id,
+            reason=reason,
+        )
+        result = await self.ledger.close_position(position.symbol, order)
         if result is None:
             return False
-        ORDERS.labels("close", result.order.status, result.order.mode).inc()
+        ORDERS.labels("close", "filled", order.mode).inc()
         if position.signal_kind:
-            await record_outcome(self.ledger.redis, position.signal_kind, result.trade.realized_pnl > 0)
+            net = result.trade.realized_pnl - position.fees - order.fee + position.funding
+            await record_outcome(self.ledger.redis, position.signal_kind, net > 0)
         await self.publisher.publish(
-            STREAM_EXECUTIONS, _event(result.order, None, realized_pnl=result.trade.realized_pnl)
+            STREAM_EXECUTIONS, execution_event(order, None, realized_pnl=result.trade.realized_pnl)
         )
         return True
 
-    async def flatten(self, prices: PriceSource, reason: str) -> int:
+    async def flatten(self, reason: str) -> int:
+        """Close every open position at the market (the kill switch, a halt set to flatten)."""
         snapshot = await self.ledger.snapshot()
-        latest = await prices.prices(list(snapshot.positions))
+        latest = await self.market.fresh_prices(list(snapshot.positions), self.price_max_age_s)
         closed = 0
         for symbol, position in snapshot.positions.items():
-            if await self.close(position, latest.get(symbol) or position.last_price, reason):
-                closed += 1
+            price = latest[symbol][0] if symbol in latest else position.last_price
+            try:
+                if await self.close(position, price, reason):
+                    closed += 1
+            except Exception:  # one symbol failing must not leave the others open
+                log.exception("could not close a position while flattening", extra={"symbol": symbol})
         return closed
-
-
-def exit_reason(position: Position, price: float) -> str | None:
-    """'stop-loss' or 'take-profit' when the price crossed one, else None."""
-    if position.side == "long":
-        if position.stop_loss is not None and price <= position.stop_loss:
-            return "stop-loss"
-        if position.take_profit is not None and price >= position.take_profit:
-            return "take-profit"
-    else:
-        if position.stop_loss is not None and price >= position.stop_loss:
-            return "stop-loss"
-        if position.take_profit is not None and price <= position.take_profit:
-            return "take-profit"
-    return None
-
-
-def publish_gauges(snapshot: Snapshot) -> None:
-    EQUITY.set(snapshot.equity)
-    DRAWDOWN.set(snapshot.drawdown)
-    OPEN_POSITIONS.set(len(snapshot.positions))
-    EXPOSURE.set(snapshot.exposure)
-    HALTED.set(1 if snapshot.halt_reason or snapshot.kill_reason else 0)
-
-
-class PositionWatcher(Periodic):
-    """On every price update: mark positions to market, close those past their stop or target."""
-
-    name = "position-watcher"
-
-    def __init__(self, trader: Trader, prices: PriceSource, *, interval_s: float, equity_every_s: float) -> None:
-        super().__init__(interval_s)
-        self._trader = trader
-        self._prices = prices
-        self._equity_every_s = equity_every_s
-        self._last_equity_point = 0.0
-        self.last_tick: float = 0.0
-
-    async def tick(self) -> int:
-        ledger = self._trader.ledger
-        open_now = (await ledger.snapshot()).positions
-        latest = await self._prices.prices(list(open_now)) if open_now else {}
-        snapshot = await ledger.mark_to_market(latest)
-        closed = 0
-        for symbol, position in snapshot.positions.items():
-            price = latest.get(symbol)
-            reason = exit_reason(position, price) if price else None
-            if reason and price and await self._trader.close(position, price, reason):
-                closed += 1
-        if closed:
-            snapshot = await ledger.snapshot()
-        publish_gauges(snapshot)
-        now = time.time()
-        if now - self._last_equity_point >= self._equity_every_s:
-            await ledger.record_equity_point(snapshot.equity, now=now)
-            self._last_equity_point = now
-        self.last_tick = now
-        return closed
-
-    async def step(self) -> None:
-        await self.tick()

@@ -19,11 +19,11 @@ from shared.auth import admin_guard
 from shared.bus import Delivery
 from shared.contracts import Analysis, Decision
 from shared.gateway import MarketDataGateway
-from shared.keys import HALT, STREAM_ANALYSES, STREAM_DECISIONS
+from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS, book_keys
 from shared.llm import StructuredLlm
 from shared.llm.structured import status_router
 from shared.runtime import Runtime
-from shared.trading_state import clear_flag, read_snapshot
+from shared.trading_state import active_book, clear_flag, read_snapshot
 
 DECISIONS = Counter(
     metrics.name("decisions_total"), "Decisions published, by action and strategist", ["action", "strategist"]
@@ -52,7 +52,8 @@ async def status(request: Request) -> dict[str, Any]:
 @router.post("/halt/reset", dependencies=[Depends(admin_guard())])
 async def reset_halt(request: Request) -> dict[str, Any]:
     runtime: Runtime = request.app.state.runtime
-    return {"halt": None, "was_set": await clear_flag(runtime.redis, HALT)}
+    keys = book_keys(await active_book(runtime.redis))
+    return {"halt": None, "book": keys.book, "was_set": await clear_flag(runtime.redis, keys.halt)}
 
 
 def build_app(settings: Ia2Settings, *, gateway: MarketDataGateway | None = None) -> FastAPI:

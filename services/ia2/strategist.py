@@ -17,9 +17,9 @@ from services.ia2.risk import Context, Proposal, RiskManager, Verdict
 from services.ia2.sizing import size_position
 from shared.contracts import Analysis, Decision
 from shared.errors import TradepipeError
-from shared.keys import HALT
+from shared.keys import book_keys
 from shared.messages import derived_message_id
-from shared.trading_state import Snapshot, read_snapshot, set_flag
+from shared.trading_state import Snapshot, active_book, read_snapshot, set_flag
 
 ClosesFor = Callable[[str], Awaitable[Sequence[float] | None]]
 
@@ -99,7 +99,8 @@ class Strategist:
 
     async def decide(self, analysis: Analysis, proposal: Proposal | None = None) -> Decision:
         """Decide on ``analysis``; a proposal from elsewhere (an LLM) goes through the same limits."""
-        snapshot = await read_snapshot(self._redis, start_balance=self._start_balance)
+        keys = book_keys(await active_book(self._redis))  # the book execution trades on
+        snapshot = await read_snapshot(self._redis, keys, start_balance=self._start_balance)
         required = await self.adaptive.required(analysis.setup)
         if proposal is None:
             made = rule_proposal(analysis, snapshot, self.manager, required)
@@ -109,7 +110,7 @@ class Strategist:
         context = Context(snapshot, await self._correlations(analysis.symbol, snapshot))
         verdict = self.manager.evaluate(proposal, context)
         if verdict.halt:
-            await set_flag(self._redis, HALT, verdict.halt)
+            await set_flag(self._redis, keys.halt, verdict.halt)
         return self._decision(analysis, verdict, required)
 
     async def _correlations(self, symbol: str, snapshot: Snapshot) -> dict[str, float]:

@@ -30,10 +30,20 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from shared import metrics
 from shared.cache import Shape, Tier, TieredCache
 from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError
+from shared.gateway.account import ExchangeAccount
 from shared.gateway.breaker import CircuitBreaker
 from shared.gateway.deadline import Deadlines, SlowExchangeError
 from shared.gateway.errors import map_error, outcome_of
-from shared.gateway.models import MAX_OHLCV_LIMIT, TIMEFRAMES, Candles, OrderBook, Ticker, candle_rows
+from shared.gateway.models import (
+    MAX_OHLCV_LIMIT,
+    PUBLIC_WEIGHT,
+    TIMEFRAMES,
+    Candles,
+    MarketRules,
+    OrderBook,
+    Ticker,
+    candle_rows,
+)
 from shared.gateway.ratelimit import DistributedRateLimiter
 from shared.settings import ServiceSettings
 
@@ -47,10 +57,9 @@ EXCHANGE_SECONDS = Histogram(
     buckets=metrics.LATENCY_BUCKETS,
 )
 CALLS_SAVED = Counter(metrics.name("exchange_calls_saved_total"), "Reads answered without an upstream call", ["kind"])
-for _kind in ("markets", "tickers", "ohlcv", "order_book"):
+for _kind in ("markets", "tickers", "ohlcv", "order_book", "funding"):
     CALLS_SAVED.labels(_kind)  # every series exists from the start, at zero
 
-PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0
 OHLCV_WINDOW = 300  # candles fetched per (symbol, timeframe): one cache entry serves every limit up to it
 # Every REST section ccxt's bingx client knows: a base-URL override (the simulator, a proxy) covers all.
 API_SECTIONS = (
@@ -131,6 +140,7 @@ class MarketDataGateway:
         self._concurrency = asyncio.Semaphore(settings.exchange_max_concurrency)
         self._markets_lock = asyncio.Lock()
         self._deadlines = Deadlines(settings.exchange_read_deadline_s)
+        self.account = ExchangeAccount(self)  # the private endpoints: live trading only
 
     @staticmethod
     def _account_id(settings: ServiceSettings) -> str:
@@ -138,6 +148,11 @@ class MarketDataGateway:
         if settings.exchange_api_key is None:
             return "public"
         return hashlib.sha256(settings.exchange_api_key.get_secret_value().encode()).hexdigest()[:12]
+
+    @property
+    def account_id(self) -> str:
+        """Names the exchange account (a hash of its API key) in Redis keys, never the key itself."""
+        return self._account_id(self.settings)
 
     async def close(self) -> None:
         await self._deadlines.close()
@@ -339,49 +354,62 @@ class MarketDataGateway:
         book = await self._cached(Tier.MARKET, f"book:{limit}", fetch, kind="order_book", symbol=symbol)
         return OrderBook(symbol, book["bids"], book["asks"], book["timestamp"])
 
-    # -- account and orders (live trading; never cached) -------------------------------------------
+    # -- what the exchange accepts, and prices fresh enough to trade on ---------------------------
 
-    async def balance(self) -> dict[str, Any]:
-        raw: dict[str, Any] = await self._bounded(
-            "fetch_balance", PRIVATE_WEIGHT, lambda: self.exchange.fetch_balance({"type": "swap"})
+    async def market_rules(self, symbol: str) -> MarketRules:
+        """Quantity step and minimums for ``symbol``, from the market listing (cached with the markets)."""
+        market = (await self.markets()).get(symbol)
+        if market is None:
+            raise BadRequestError(f"unknown symbol {symbol!r}: use the unified form, e.g. BTC/USDT:USDT")
+        limits = market.get("limits") or {}
+        return MarketRules(
+            amount_step=float((market.get("precision") or {}).get("amount") or 0.0),
+            price_step=float((market.get("precision") or {}).get("price") or 0.0),
+            min_quantity=float((limits.get("amount") or {}).get("min") or 0.0),
+            min_notional=float((limits.get("cost") or {}).get("min") or 0.0),
         )
-        return raw
 
-    async def positions(self, symbols: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        raw: list[dict[str, Any]] = await self._bounded(
-            "fetch_positions", PRIVATE_WEIGHT, lambda: self.exchange.fetch_positions(list(symbols) if symbols else None)
-        )
-        return raw
+    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, tuple[float, float]]:
+        """``{symbol: (last price, when we read it)}`` no older than ``max_age_s``: read past the price tier
+        (whose copy may be up to its TTL old) with one batched call when the cached sweep is too old.
+        Age is measured on our clock, from the read: an exchange's timestamps may be skewed from it."""
+        entry = await self.cache.peek(Tier.PRICE, "tickers:all") if self.options.use_cache else None
+        now = time.time()
+        if entry is not None and now - entry.fetched_at <= max_age_s:
+            rows = entry.value
+            fetched_at = entry.fetched_at
+        else:
+            rows = await self._fetch_all_tickers()
+            fetched_at = now
+            if self.options.use_cache:
+                await self.cache.put(Tier.PRICE, "tickers:all", rows)
+        wanted = set(symbols)
+        prices: dict[str, tuple[float, float]] = {}
+        for row in rows:
+            ticker = Ticker.from_row(row)
+            if ticker.symbol in wanted and ticker.last:
+                prices[ticker.symbol] = (ticker.last, fetched_at)
+        return prices
 
-    async def create_order(
-        self,
-        symbol: str,
-        side: str,
-        amount: float,
-        *,
-        client_order_id: str,
-        order_type: str = "market",
-        price: float | None = None,
-        reduce_only: bool = False,
-    ) -> dict[str, Any]:
-        """Place one order, never retried here: a timeout may hide an accepted order, so the caller
-        looks it up by ``client_order_id`` before trying again (see execution's live broker)."""
+    async def funding_rate(self, symbol: str) -> dict[str, Any]:
+        """The current funding rate and the next funding time (market tier)."""
         await self._check_symbol(symbol)
-        params: dict[str, Any] = {"clientOrderId": client_order_id}
-        if reduce_only:
-            params["reduceOnly"] = True
-        raw: dict[str, Any] = await self._call(
-            "create_order",
-            PRIVATE_WEIGHT,
-            lambda: self.exchange.create_order(symbol, order_type, side, amount, price, params),
-            retry=False,
-        )
-        return raw
 
-    async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> dict[str, Any]:
-        raw: dict[str, Any] = await self._bounded(
-            "fetch_order",
-            PRIVATE_WEIGHT,
-            lambda: self.exchange.fetch_order("None", symbol, {"clientOrderId": client_order_id}),
+        async def fetch() -> dict[str, Any]:
+            raw = await self._call(
+                "fetch_funding_rate", PUBLIC_WEIGHT, lambda: self.exchange.fetch_funding_rate(symbol)
+            )
+            return {"rate": raw["fundingRate"], "next_ms": raw["fundingTimestamp"], "mark": raw["markPrice"]}
+
+        rate: dict[str, Any] = await self._cached(Tier.MARKET, "funding", fetch, kind="funding", symbol=symbol)
+        return rate
+
+    async def funding_rate_history(self, symbol: str, since_ms: int, until_ms: int) -> list[tuple[int, float]]:
+        """``(time, rate)`` of every funding between the two times (paper funding); not cached."""
+        await self._check_symbol(symbol)
+        rows = await self._bounded(
+            "fetch_funding_rate_history",
+            PUBLIC_WEIGHT,
+            lambda: self.exchange.fetch_funding_rate_history(symbol, since_ms, 100, {"until": until_ms}),
         )
-        return raw
+        return [(int(r["timestamp"]), float(r["fundingRate"])) for r in rows if since_ms <= r["timestamp"] <= until_ms]

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from dataclasses import astuple, dataclass
 from typing import Any
 
+PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0  # request weights as BingX counts them
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "3d", "1w", "1M")
 MAX_OHLCV_LIMIT = 1440
 
@@ -73,3 +74,13 @@ class OrderBook:
     bids: list[list[float]]
     asks: list[list[float]]
     timestamp: int | None
+
+
+@dataclass(frozen=True)
+class MarketRules:
+    """What the exchange accepts for a symbol, from its market listing."""
+
+    amount_step: float  # quantities are multiples of this
+    price_step: float = 0.0
+    min_quantity: float = 0.0
+    min_notional: float = 0.0

@@ -24,16 +24,17 @@ from devkit.waits import eventually
 from shared.bus import Publisher
 from shared.contracts import Analysis, Decision, Opportunity
 from shared.keys import (
-    ORDERS,
-    POSITIONS,
+    PAPER_BOOK,
     STREAM_ANALYSES,
     STREAM_DEADLETTER,
     STREAM_DECISIONS,
     STREAM_OPPORTUNITIES,
+    book_keys,
 )
 from shared.messages import decode
 from shared.trading_state import Order
 
+PAPER = book_keys(PAPER_BOOK)
 STAGES = ("ia1", "ia2", "execution")
 INPUT_STREAM = {"ia1": STREAM_OPPORTUNITIES, "ia2": STREAM_ANALYSES, "execution": STREAM_DECISIONS}
 REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, ConnectionResetError)
@@ -116,7 +117,7 @@ async def account_for_everything(
     analyses = [decode(f, Analysis) for _, f in await redis.xrange(STREAM_ANALYSES)]
     decisions = [decode(f, Decision) for _, f in await redis.xrange(STREAM_DECISIONS)]
     dead = {_dead_message_id(f): f[b"reason"].decode() for _, f in await redis.xrange(STREAM_DEADLETTER)}
-    orders = [Order.model_validate_json(raw) for raw in (await redis.hgetall(ORDERS)).values()]
+    orders = [Order.model_validate_json(raw) for raw in (await redis.hgetall(PAPER.orders)).values()]
 
     allowed = tuple(expected_dead)
     unexpected = {mid: why for mid, why in dead.items() if not any(text in why for text in allowed)}
@@ -139,7 +140,7 @@ async def account_for_everything(
     assert max(per_opportunity.values(), default=0) <= 1, per_opportunity.most_common(3)
     filled_open = [o for o in orders if o.kind == "open" and o.status == "filled"]
     closed = sum(1 for o in orders if o.kind == "close" and o.status == "filled")
-    positions = await redis.hlen(POSITIONS)
+    positions = await redis.hlen(PAPER.positions)
     assert positions == len(filled_open) - closed  # one position per filled opening order, no more
     if max_positions is not None:
         assert positions <= max_positions, f"{positions} positions open, the cap is {max_positions}"

@@ -27,10 +27,9 @@ from devkit.redis_server import RedisServer
 from devkit.sim_server import SimServer
 from devkit.stack import Stack
 from devkit.waits import eventually
-from shared.keys import ORDERS, POSITIONS
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from tests.chaos.pipeline import STAGES, account_for_everything, drained, entries_read, market, publish
+from tests.chaos.pipeline import PAPER, STAGES, account_for_everything, drained, entries_read, market, publish
 
 pytestmark = pytest.mark.slow
 
@@ -116,15 +115,15 @@ async def _restart_redis_under_load(stages: Stack, server: RedisServer, sim: Sim
     pids = {name: stages.processes[name].pid for name in STAGES}
     publishing = asyncio.create_task(publish(redis, prices, LOAD, rate=100))
     await eventually(lambda: _reached(redis, "execution", LOAD // 3), 120, what="a third of the load decided")
-    orders_before = await redis.hgetall(ORDERS)
-    positions_before = await redis.hgetall(POSITIONS)
+    orders_before = await redis.hgetall(PAPER.orders)
+    positions_before = await redis.hgetall(PAPER.positions)
     await asyncio.to_thread(server.restart, 1.0, crash=crash)  # down 1 s, back on the same port
     sent = await publishing
     await drained(redis)
 
-    orders_after = await redis.hgetall(ORDERS)
+    orders_after = await redis.hgetall(PAPER.orders)
     assert orders_before.items() <= orders_after.items(), "an order recorded before the restart is gone"
-    positions_after = await redis.hgetall(POSITIONS)
+    positions_after = await redis.hgetall(PAPER.positions)
     assert positions_before.keys() <= positions_after.keys(), "a position recorded before the restart is gone"
     await account_for_everything(redis, sent, max_positions=MAX_POSITIONS)
     for name in STAGES:  # reconnected by themselves: the same processes, ready again

@@ -64,21 +64,3 @@ def test_grafana_is_provisioned_for_anonymous_viewers(compose: dict[str, Any]) -
     assert grafana["environment"]["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
     mounts = " ".join(str(v) for v in grafana["volumes"])
     assert "deploy/grafana/provisioning" in mounts and "deploy/grafana/dashboards" in mounts
-
-
-def test_env_example_lists_every_setting() -> None:
-    from services.exchange_sim.settings import SimulatorSettings
-    from services.execution.settings import ExecutionSettings
-    from services.ia1.settings import Ia1Settings
-    from services.ia2.settings import Ia2Settings
-    from services.monitor.settings import MonitorSettings
-    from services.scout.settings import ScoutSettings
-
-    listed = {
-        line.split("=", 1)[0].lstrip("# ").strip()
-        for line in (ROOT / ".env.example").read_text().splitlines()
-        if "=" in line
-    }
-    for cls in (ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSettings, MonitorSettings, SimulatorSettings):
-        missing = {name.upper() for name in cls.model_fields} - listed
-        assert not missing, f"{cls.__name__}: .env.example lacks {sorted(missing)}"

@@ -88,7 +88,7 @@ async def check_monitor(stack: Stack) -> None:
         stats = (await client.get("/api/system/performance/cache-stats")).json()
         assert stats["overall"]["requests"] > 0
         status = (await client.get("/api/system/optimization-status")).json()
-        assert all(s["status"] == "ready" for s in status["services"].values())
+        assert all(s["status"] == "ready" for s in status["services"].values()), status["services"]
         perf = (await client.get("/api/system/performance/test")).json()
         assert len(perf["symbols"]) == 8 and perf["second_read"]["upstream_calls"] == 0
         bench = (await client.get("/api/system/performance/benchmark")).json()

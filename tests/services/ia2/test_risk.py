@@ -17,8 +17,10 @@ from services.ia2.risk import Context, Proposal, RiskConfig, RiskManager
 from services.ia2.sizing import size_position
 from services.ia2.strategist import Strategist
 from shared.contracts import Analysis
-from shared.keys import HALT
+from shared.keys import PAPER_BOOK, book_keys
 from shared.trading_state import AccountState, Position, Snapshot, clear_flag, record_outcome
+
+PAPER = book_keys(PAPER_BOOK)
 
 CONFIG = RiskConfig()
 
@@ -201,26 +203,25 @@ async def test_strategist_decides_with_reasons_and_a_stable_id(redis: Redis) -> 
 
 
 async def test_drawdown_latches_a_halt_until_an_operator_resets(redis: Redis) -> None:
-    from shared.keys import ACCOUNT
 
     await redis.hset(
-        ACCOUNT, mapping={"cash": 8_000, "peak_equity": 10_000, "day_start_equity": 8_000, "start_balance": 10_000}
+        PAPER.account,
+        mapping={"cash": 8_000, "peak_equity": 10_000, "day_start_equity": 8_000, "start_balance": 10_000},
     )
     strategist = make_strategist(redis)
     first = await strategist.decide(analysis())
     assert first.action == "reject" and "drawdown 20.0%" in first.reasons[-1]
-    assert await redis.exists(HALT)
-    await redis.hset(ACCOUNT, mapping={"cash": 10_000, "peak_equity": 10_000})  # recovered...
+    assert await redis.exists(PAPER.halt)
+    await redis.hset(PAPER.account, mapping={"cash": 10_000, "peak_equity": 10_000})  # recovered...
     still = await strategist.decide(analysis().model_copy(update={"message_id": "another"}))
     assert still.action == "reject" and "halted until an operator resets" in still.reasons[-1]  # ...but latched
-    await clear_flag(redis, HALT)
+    await clear_flag(redis, PAPER.halt)
     assert (await strategist.decide(analysis().model_copy(update={"message_id": "third"}))).action == "open"
 
 
 async def test_correlated_symbol_is_rejected(redis: Redis) -> None:
-    from shared.keys import POSITIONS
 
-    await redis.hset(POSITIONS, "ETH/USDT:USDT", position("ETH/USDT:USDT").model_dump_json())
+    await redis.hset(PAPER.positions, "ETH/USDT:USDT", position("ETH/USDT:USDT").model_dump_json())
     rng = np.random.default_rng(1)
     base = list(100 * np.exp(np.cumsum(rng.normal(0, 0.01, 101))))
     strategist = make_strategist(redis, {"BTC/USDT:USDT": base, "ETH/USDT:USDT": [x * 3 for x in base]})

@@ -104,7 +104,7 @@ async def test_permanent_errors_are_not_retried(make_gateway: Factory, sim: SimS
     await gateway.symbols()
     sim.admin("POST", "/stats/reset")
     with pytest.raises(InsufficientFundsError):
-        await gateway.create_order(BTC, "buy", 1000, client_order_id="too_big")
+        await gateway.account.create_order(BTC, "buy", 1000, client_order_id="too_big", hedged=False)
     assert sim.requests("/openApi/swap/v2/trade/order") == 1
 
 
