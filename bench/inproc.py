@@ -15,20 +15,18 @@ from typing import Any
 from redis.asyncio import Redis
 
 from bench.env import Env
-from services.ia1.analyst import RuleAnalyst
-from services.ia1.worker import Ia1Worker
-from services.ia2.adaptive import AdaptiveConfidence
-from services.ia2.risk import RiskConfig, RiskManager
-from services.ia2.strategist import Strategist
-from services.scout.scanner import Scanner
+from services.ia1.app import build_worker
+from services.ia1.settings import Ia1Settings
+from services.ia2.app import build_strategist
+from services.ia2.settings import Ia2Settings
+from services.scout.app import build_scanner
 from services.scout.settings import ScoutSettings
 from shared.bus import Publisher
 from shared.contracts import Decision, Opportunity
 from shared.gateway import MarketDataGateway
 from shared.keys import STREAM_OPPORTUNITIES
 from shared.messages import decode
-
-PREFETCH_TIMEFRAMES = ("15m", "1h", "4h")
+from shared.runtime import Runtime
 
 
 @dataclass
@@ -47,19 +45,15 @@ class InProcessPipeline:
         self.optimized = mode == "optimized"
         self.gateway: MarketDataGateway = env.gateway(settings, mode=mode, clock=clock)
         self.redis: Redis = self.gateway.limiter.redis
-        publisher = Publisher(self.redis, maxlen=100_000)
-        scout_settings = ScoutSettings(
-            **{**settings.model_dump(), "scout_republish_after_s": 0, "scout_prefetch": False}
-        )
-        self.scanner = Scanner(scout_settings, self.redis, self.gateway, publisher)
-        self.ia1 = Ia1Worker(self.gateway, self.gateway.cache, publisher, RuleAnalyst(), candles=200)
-        adaptive = AdaptiveConfidence(self.redis, base=0.55)
-        self.strategist = Strategist(
-            self.redis, RiskManager(RiskConfig()), adaptive, self._closes, start_balance=10_000
-        )
-
-    async def _closes(self, symbol: str) -> list[float]:
-        return [row[4] for row in await self.gateway.ohlcv(symbol, "1h", 101)]
+        runtime = Runtime(settings, self.redis, self.gateway.cache, self.gateway, Publisher(self.redis, maxlen=100_000))
+        values = settings.model_dump()
+        # The services' own builders and settings defaults; only what in-process runs differ in is set here:
+        # every scan publishes (no republish cooldown) and prefetch is done below, in process.
+        scout = ScoutSettings(**{**values, "scout_republish_after_s": 0, "scout_prefetch": False})
+        self.scanner = build_scanner(scout, runtime)
+        self.prefetch = (scout.scout_prefetch_timeframes, scout.scout_prefetch_candles)
+        self.ia1, _ = build_worker(Ia1Settings(**values), runtime)
+        self.strategist = build_strategist(Ia2Settings(**values), runtime)
 
     async def cycle(self) -> CycleResult:
         """One scan, then every published opportunity through ia1 and ia2; failures are counted, not raised."""
@@ -73,7 +67,7 @@ class InProcessPipeline:
         result.opportunities = len(opportunities)
         if self.optimized:  # predictive prefetch, here in process (scout runs it as arq jobs)
             await asyncio.gather(
-                *(self.gateway.ohlcv(o.symbol, tf, 200) for o in opportunities for tf in PREFETCH_TIMEFRAMES),
+                *(self.gateway.ohlcv(o.symbol, tf, self.prefetch[1]) for o in opportunities for tf in self.prefetch[0]),
                 return_exceptions=True,
             )
         for opportunity in opportunities:

@@ -16,8 +16,8 @@ from shared.llm.structured import status_router
 from shared.runtime import Runtime
 
 
-def build_app(settings: Ia1Settings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
-    runtime = Runtime.build(settings, gateway=gateway)
+def build_worker(settings: Ia1Settings, runtime: Runtime) -> tuple[Ia1Worker, StructuredLlm | None]:
+    """The analyst as the service runs it (the benchmarks too): rules, and a model when IA1_PROVIDER=llm."""
     analyst = RuleAnalyst(AnalystConfig(primary=settings.ia1_primary_timeframe, timeframes=settings.ia1_timeframes))
     llm, structured = None, None
     if settings.ia1_provider == "llm":
@@ -27,6 +27,12 @@ def build_app(settings: Ia1Settings, *, gateway: MarketDataGateway | None = None
     worker = Ia1Worker(
         runtime.gateway, runtime.cache, runtime.publisher, analyst, candles=settings.ia1_candles, llm=llm
     )
+    return worker, structured
+
+
+def build_app(settings: Ia1Settings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
+    runtime = Runtime.build(settings, gateway=gateway)
+    worker, structured = build_worker(settings, runtime)
     runtime.consume(STREAM_OPPORTUNITIES, "ia1", Opportunity, worker.on_opportunity)
     app = runtime.app([status_router(structured)], title="ia1 technical analyst")
     app.state.worker = worker

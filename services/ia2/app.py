@@ -56,20 +56,25 @@ async def reset_halt(request: Request) -> dict[str, Any]:
     return {"halt": None, "book": keys.book, "was_set": await clear_flag(runtime.redis, keys.halt)}
 
 
-def build_app(settings: Ia2Settings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
-    runtime = Runtime.build(settings, gateway=gateway)
+def build_strategist(settings: Ia2Settings, runtime: Runtime) -> Strategist:
+    """The rule-based strategist and risk manager, as the service runs it (the benchmarks too)."""
 
     async def closes_for(symbol: str) -> Sequence[float] | None:
         candles = await runtime.gateway.ohlcv(symbol, CORRELATION_TIMEFRAME, 101)
         return [row[4] for row in candles]
 
-    strategist = Strategist(
+    return Strategist(
         runtime.redis,
         RiskManager(settings.risk_config()),
         AdaptiveConfidence(runtime.redis, base=settings.risk_min_confidence),
         closes_for,
         start_balance=settings.paper_start_balance,
     )
+
+
+def build_app(settings: Ia2Settings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
+    runtime = Runtime.build(settings, gateway=gateway)
+    strategist = build_strategist(settings, runtime)
 
     decide: Callable[[Analysis], Awaitable[Decision]] = strategist.decide
     structured = None

@@ -30,20 +30,28 @@ def decision_id(analysis: Analysis) -> str:
     return derived_message_id(analysis.message_id, "ia2")
 
 
-def rejection(analysis: Analysis, required: float, reasons: Sequence[str]) -> Decision:
-    return Decision(
-        message_id=decision_id(analysis),
-        analysis_id=analysis.message_id,
-        opportunity_id=analysis.opportunity_id,
-        symbol=analysis.symbol,
-        action="reject",
-        entry_price=analysis.price,
-        confidence=analysis.confidence,
-        required_confidence=required,
-        signal_kind=analysis.setup,
-        reasons=list(reasons),
-        opportunity_created_at=analysis.opportunity_created_at,
+def decision_for(analysis: Analysis, required: float, reasons: Sequence[str], **trade: object) -> Decision:
+    """The one builder of ia2's decisions: a rejection, or (with ``trade``'s fields) a trade to open."""
+    return Decision.model_validate(
+        {
+            "message_id": decision_id(analysis),
+            "analysis_id": analysis.message_id,
+            "opportunity_id": analysis.opportunity_id,
+            "symbol": analysis.symbol,
+            "action": "open" if trade else "reject",
+            "entry_price": analysis.price,
+            "confidence": analysis.confidence,
+            "required_confidence": required,
+            "signal_kind": analysis.setup,
+            "reasons": list(reasons),
+            "opportunity_created_at": analysis.opportunity_created_at,
+            **trade,
+        }
     )
+
+
+def rejection(analysis: Analysis, required: float, reasons: Sequence[str]) -> Decision:
+    return decision_for(analysis, required, reasons)
 
 
 def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, required: float) -> Proposal | str:
@@ -136,26 +144,16 @@ class Strategist:
         approved = verdict.approved
         if approved is None:
             return rejection(analysis, required, verdict.reasons)
-        distance = abs(approved.entry - approved.stop_loss)
-        return Decision(
-            message_id=decision_id(analysis),
-            analysis_id=analysis.message_id,
-            opportunity_id=analysis.opportunity_id,
-            symbol=analysis.symbol,
-            action="open",
+        return decision_for(
+            analysis,
+            required,
+            [*verdict.reasons, f"approved by the risk manager: {approved.quantity:.6g} at {approved.entry:.6g}"],
             side=approved.side,
             quantity=approved.quantity,
             entry_price=approved.entry,
             stop_loss=approved.stop_loss,
             take_profit=approved.take_profit,
-            risk_amount=distance * approved.quantity,
+            risk_amount=abs(approved.entry - approved.stop_loss) * approved.quantity,
             confidence=approved.confidence,
-            required_confidence=required,
-            signal_kind=analysis.setup,
-            reasons=[
-                *verdict.reasons,
-                f"approved by the risk manager: {approved.quantity:.6g} at {approved.entry:.6g}",
-            ],
             strategist=approved.author,
-            opportunity_created_at=analysis.opportunity_created_at,
         )

@@ -26,8 +26,8 @@ async def latest_scan(request: Request) -> dict[str, Any]:
     return report
 
 
-def build_app(settings: ScoutSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
-    runtime = Runtime.build(settings, gateway=gateway)
+def build_scanner(settings: ScoutSettings, runtime: Runtime) -> Scanner:
+    """The scanner as the service runs it (the benchmarks too), with its prefetch worker when enabled."""
     prefetcher = None
     if settings.scout_prefetch:
         prefetcher = Prefetcher(
@@ -38,7 +38,12 @@ def build_app(settings: ScoutSettings, *, gateway: MarketDataGateway | None = No
             period_s=settings.scan_interval_s,
         )
         runtime.components.append(prefetcher)
-    scanner = Scanner(settings, runtime.redis, runtime.gateway, runtime.publisher, prefetcher)
+    return Scanner(settings, runtime.redis, runtime.gateway, runtime.publisher, prefetcher)
+
+
+def build_app(settings: ScoutSettings, *, gateway: MarketDataGateway | None = None) -> FastAPI:
+    runtime = Runtime.build(settings, gateway=gateway)
+    scanner = build_scanner(settings, runtime)
     loop = ScanLoop(scanner, runtime.redis, settings.scan_interval_s)
     runtime.components.append(loop)
     app = runtime.app([router], title="scout")
