@@ -31,6 +31,17 @@ def find_redis_binary() -> str | None:
     return str(candidate) if candidate.exists() else None
 
 
+def docker_answers() -> bool:
+    """Whether a Docker engine answers, for a testcontainers Redis where no binary is installed."""
+    try:
+        import docker  # type: ignore[import-untyped]  # noqa: PLC0415  (optional: asked only as a last resort)
+
+        docker.from_env().ping()
+    except Exception:
+        return False
+    return True
+
+
 class RedisServer:
     def __init__(
         self,

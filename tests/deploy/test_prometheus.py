@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
 PROM = ROOT / "deploy" / "prometheus"
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    binary = shutil.which("promtool")
-    if binary is None:
-        pytest.fail("promtool is required (apt-get install prometheus)")
-    return binary
 
 
 def test_config_and_rules_pass_promtool(promtool: str) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,10 +31,9 @@ def panels() -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def prometheus(private_redis: RedisServer, sim: SimServer, tmp_path: Path) -> Iterator[tuple[str, Stack]]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        pytest.fail("the prometheus server is required (apt-get install prometheus)")
+def prometheus(
+    prometheus_binary: str, private_redis: RedisServer, sim: SimServer, tmp_path: Path
+) -> Iterator[tuple[str, Stack]]:
     stack = Stack(private_redis.url, sim.api_url, tmp_path, RISK_MIN_CONFIDENCE="0.05", HISTORY_INTERVAL_S="1")
     port = free_port()
     config = {
@@ -52,7 +50,7 @@ def prometheus(private_redis: RedisServer, sim: SimServer, tmp_path: Path) -> It
     }
     (tmp_path / "prometheus.yml").write_text(yaml.safe_dump(config))
     process = processes.spawn(
-        [binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+        [prometheus_binary, f"--config.file={tmp_path / 'prometheus.yml'}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
          f"--web.listen-address=127.0.0.1:{port}"],
     )  # fmt: skip
     try:
