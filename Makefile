@@ -32,7 +32,7 @@ lock: $(BIN)/python  ## re-resolve both lock files from pyproject.toml (keeps cu
 	$(BUILD_REQUIRES) | $(BIN)/uv pip compile pyproject.toml - --extra dev -c requirements.lock $(LOCK_FLAGS) -o requirements-dev.lock
 
 audit: install  ## known vulnerabilities in the locked versions (asks the PyPI advisory database: needs the network)
-	$(BIN)/uv tool run --from $(PIP_AUDIT) pip-audit --disable-pip --require-hashes -r requirements.lock -r requirements-dev.lock
+	$(BIN)/uv tool run --from $(PIP_AUDIT) pip-audit --strict --disable-pip --require-hashes -r requirements.lock -r requirements-dev.lock
 
 test: install  ## the whole test suite against a real Redis (private redis-server unless REDIS_URL is set)
 	$(BIN)/pytest -q
