@@ -15,18 +15,12 @@ from typing import Any
 import pytest
 import yaml
 
+from devkit.settings_doc import compose_variables
+
 ROOT = Path(__file__).resolve().parents[2]
 SCALABLE = ("scout", "ia1", "ia2")
-# The variables docker-compose.yml reads; the tests set them explicitly or leave them unset.
-COMPOSE_VARIABLES = (
-    "REDIS_PASSWORD",
-    "GRAFANA_ADMIN_USER",
-    "GRAFANA_ADMIN_PASSWORD",
-    "GRAFANA_ANONYMOUS",
-    "BIND_ADDRESS",
-    "ADMIN_TOKEN",
-    "EXCHANGE_BASE_URL",
-)
+# Every variable docker-compose.yml reads: the tests set them explicitly or leave them unset.
+COMPOSE_VARIABLES = tuple(compose_variables())
 PASSWORDS = {"REDIS_PASSWORD": "redis-pw-7f3a9c", "GRAFANA_ADMIN_PASSWORD": "grafana-pw-2b8e41"}
 
 
@@ -160,4 +154,3 @@ def test_redis_keeps_streams_and_state() -> None:
     conf = (ROOT / "deploy" / "redis" / "redis.conf").read_text()
     assert "appendonly yes" in conf
     assert "maxmemory-policy volatile-lru" in conf  # only keys with a TTL (the cache) can be evicted
-

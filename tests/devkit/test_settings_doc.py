@@ -15,3 +15,12 @@ def test_every_setting_of_every_service_is_listed() -> None:
     listed = {line.split("=", 1)[0].lstrip("# ") for line in settings_doc.env_example().splitlines() if "=" in line}
     for _, cls, _ in settings_doc.SECTIONS:
         assert {name.upper() for name in cls.model_fields} - {"SERVICE_NAME", "PORT"} <= listed, cls.__name__
+
+
+def test_every_compose_variable_is_listed_and_the_required_ones_named() -> None:
+    text = settings_doc.env_example()
+    listed = {line.split("=", 1)[0].lstrip("# ") for line in text.splitlines() if "=" in line}
+    variables = settings_doc.compose_variables()
+    assert {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "BIND_ADDRESS", "GRAFANA_ANONYMOUS"} <= set(variables)
+    assert set(variables) <= listed
+    assert "without a default: REDIS_PASSWORD, GRAFANA_ADMIN_PASSWORD." in text
