@@ -112,7 +112,6 @@ class Protection(Periodic):
         await self.tick()
 
     async def ready(self) -> str | None:
-        running = await super().ready()
-        if running is not None:
-            return running
-        return f"no fresh price for open positions {', '.join(self.unpriced)}" if self.unpriced else None
+        if self.unpriced:
+            return f"no fresh price for open positions {', '.join(self.unpriced)}"
+        return await super().ready()

@@ -211,14 +211,12 @@ async def test_protection_alerts_on_a_position_it_cannot_price(redis: Redis) -> 
     trader = make_trader(redis, market)
     await trader.on_decision(decision(qty=1.0), DELIVERY)
     guard = protection(trader)
-    await guard.start()
     market.age_s = 30.0  # the only price there is is 30 s old
     market.table[BTC] = 50.0  # far past the stop, but too old to act on
     await guard.tick()
     assert guard.unpriced == [BTC]
     assert await guard.ready() == f"no fresh price for open positions {BTC}"
     assert BTC in (await trader.ledger.snapshot()).positions  # no action on a stale price
-    await guard.stop()
 
 
 async def test_protection_latches_the_drawdown_halt_and_can_flatten(redis: Redis) -> None:
