@@ -277,9 +277,10 @@ NO_EXCHANGE = "http://127.0.0.1:9/openApi"  # the journal service never calls th
 
 
 @pytest.fixture
-def journal_service(redis_url: str, tmp_path: Path) -> Iterator[JournalFactory]:
+def journal_service(redis_url: str, redis: Redis, tmp_path: Path) -> Iterator[JournalFactory]:
     """Starts the journal service as a process (its SQLite journal and log under tmp_path unless DATABASE_URL
-    is given) with extra settings; every one started is stopped after the test."""
+    is given) with extra settings, on the test Redis, flushed first (``redis``) so it journals and notifies
+    only what the test publishes; every one started is stopped after the test."""
     stacks: list[Stack] = []
 
     def start(**env: str) -> Stack:
