@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import httpx
+import pytest
 from redis.asyncio import Redis
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -31,6 +32,7 @@ from tests.conftest import JournalFactory
 from tests.helpers.journal import analysis, decision, equity, fill
 
 JOURNALED = sorted(JOURNALED_STREAMS)
+pytestmark = pytest.mark.slow
 ROUNDS = 120  # each: an analysis, a decision, an open and a close fill, an equity point
 
 
