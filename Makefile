@@ -50,7 +50,7 @@ fmt: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-run: install  ## Redis + exchange simulator + the five services; Ctrl-C stops all
+run: install  ## Redis + exchange simulator + the services (journal in .run/data); Ctrl-C stops all
 	$(BIN)/tradepipe run
 
 sim: install  ## the exchange simulator alone, on port 8020

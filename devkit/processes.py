@@ -44,14 +44,18 @@ def spawn(
     cwd: Path | str | None = None,
     stdout: int | IO[bytes] | None = subprocess.DEVNULL,
     stderr: int | IO[bytes] | None = subprocess.STDOUT,
+    user: str | None = None,
 ) -> subprocess.Popen[bytes]:
-    """Start ``args`` as a child that dies with this process and leads its own process group."""
+    """Start ``args`` as a child that dies with this process and leads its own process group; ``user`` runs
+    it as that system user (root only: PostgreSQL refuses to run as root). The parent-death signal is set
+    after the switch of user, which would otherwise clear it."""
     process = subprocess.Popen(
         list(args),
         env=dict(env) if env is not None else None,
         cwd=cwd,
         stdout=stdout,
         stderr=stderr,
+        user=user,
         start_new_session=True,
         preexec_fn=_die_with_parent,  # noqa: PLW1509  (only prctl: safe between fork and exec)
     )

@@ -1,8 +1,11 @@
 """``make run`` / ``tradepipe run``: the whole system on one machine, without Docker.
 
-Starts (or reuses) a Redis, the exchange simulator and the five services as supervised child processes,
+Starts (or reuses) a Redis, the exchange simulator and the services as supervised child processes,
 prints where everything is, and stops it all on Ctrl-C. Idempotent: a Redis already answering on the port
 is used as it is, and a service already answering on its port is left alone.
+
+The journal writes to SQLite in ``.run/data`` (``DATA_DIR``) unless ``DATABASE_URL`` says otherwise; it starts
+first, so its tables exist before execution and monitor read them.
 
 ``MARKET=bingx`` reads the live BingX market instead of the simulator (trading stays on paper).
 """
@@ -40,6 +43,7 @@ class Child:
 
 
 SERVICES = [
+    Child("journal", "services.journal", 8015),
     Child("execution", "services.execution", 8014),
     Child("ia2", "services.ia2", 8013),
     Child("ia1", "services.ia1", 8012),
@@ -101,6 +105,7 @@ def main() -> None:
     try:
         env = dict(os.environ)
         env["REDIS_URL"] = ensure_redis(supervisor)
+        env.setdefault("DATA_DIR", str((RUN_DIR / "data").resolve()))
         if os.environ.get("MARKET", "sim") == "bingx":
             env.pop("EXCHANGE_BASE_URL", None)
             say("market: live BingX (public data); trading stays on paper")

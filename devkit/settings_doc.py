@@ -23,6 +23,7 @@ from services.exchange_sim.settings import SimulatorSettings
 from services.execution.settings import ExecutionSettings
 from services.ia1.settings import Ia1Settings
 from services.ia2.settings import Ia2Settings
+from services.journal.settings import JournalSettings
 from services.monitor.settings import MonitorSettings
 from services.scout.settings import ScoutSettings
 from shared.settings import RiskSettings, ServiceSettings
@@ -41,6 +42,7 @@ SECTIONS: list[tuple[str, type[ServiceSettings], type[ServiceSettings] | None]] 
     ("ia2", Ia2Settings, RiskSettings),
     ("execution", ExecutionSettings, RiskSettings),
     ("monitor", MonitorSettings, ServiceSettings),
+    ("journal (docs/journal.md)", JournalSettings, ServiceSettings),
     ("exchange simulator", SimulatorSettings, ServiceSettings),
 ]
 

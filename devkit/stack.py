@@ -18,7 +18,7 @@ from types import TracebackType
 from devkit.net import free_port
 from devkit.supervisor import Supervisor
 
-SERVICES = ("execution", "ia2", "ia1", "scout", "monitor")
+SERVICES = ("journal", "execution", "ia2", "ia1", "scout", "monitor")
 ROOT = Path(__file__).resolve().parent.parent  # children run from here, so `-m services...` resolves
 
 
@@ -52,6 +52,7 @@ class Stack:
             "ADMIN_TOKEN": "e2e-admin-token",
             "SERVICE_URLS": json.dumps(urls),
             "HISTORY_INTERVAL_S": "2",
+            "DATA_DIR": str(log_dir / "data"),  # the journal's SQLite file, unless DATABASE_URL is given
             **(env or {}),
             **more_env,
         }

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 
 def wait_until(check: Callable[[], object], timeout_s: float, interval_s: float = 0.05) -> bool:
@@ -45,3 +46,16 @@ async def eventually(
 async def gone(redis: Redis, keys: Sequence[str]) -> bool:
     """None of ``keys`` exists any more (an expiry has happened)."""
     return int(await redis.exists(*keys)) == 0
+
+
+async def caught_up(redis: Redis, group: str, streams: Sequence[str]) -> bool:
+    """``group`` has read and acked every entry of each of ``streams`` (nothing pending, nothing new)."""
+    for stream in streams:
+        try:
+            groups = await redis.xinfo_groups(stream)
+        except ResponseError:  # no such stream yet
+            return False
+        found = [g for g in groups if (g["name"].decode() if isinstance(g["name"], bytes) else g["name"]) == group]
+        if not found or found[0]["pending"] or found[0]["lag"]:
+            return False
+    return True

@@ -112,14 +112,16 @@ class ConsumerConfig:
 
 
 class Publisher:
-    """Adds messages to streams, trimming each to about ``maxlen`` entries."""
+    """Adds messages to streams, trimming each to about ``maxlen`` entries, except the journaled ones: the
+    journal service trims those below what it has stored, so a length cap never drops an unstored entry."""
 
     def __init__(self, redis: Redis, *, maxlen: int) -> None:
         self._redis = redis
         self._maxlen = maxlen
 
     async def publish(self, stream: str, message: StreamMessage) -> str:
-        entry_id = await self._redis.xadd(stream, encode(message), maxlen=self._maxlen, approximate=True)  # type: ignore[arg-type]
+        maxlen = None if stream in keys.JOURNALED_STREAMS else self._maxlen
+        entry_id = await self._redis.xadd(stream, encode(message), maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
         PUBLISHED.labels(stream).inc()
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 

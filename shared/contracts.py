@@ -1,6 +1,7 @@
-"""The messages the services pass along the pipeline: scout -> ia1 -> ia2 -> execution.
+"""The messages the services pass along the pipeline: scout -> ia1 -> ia2 -> execution, and the account
+events beside it (``stream:events``: equity snapshots, halts, the kill switch, reconciliation, funding, alerts).
 
-Each carries the id of the message it came from, so any trade can be traced back through its
+Each pipeline message carries the id of the message it came from, so any trade can be traced back through its
 decision, analysis and opportunity. Prices and sizes are finite and positive: a NaN, an infinity or
 a negative value is refused at the model, so it is dead-lettered and can never reach a trade.
 """
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages import StreamMessage
 
@@ -22,6 +23,8 @@ Reasons = Annotated[list[Annotated[str, Field(max_length=500)]], Field(max_lengt
 Signal = Literal["long", "short", "neutral"]
 Side = Literal["long", "short"]
 Author = Literal["rules", "llm"]
+Mode = Literal["paper", "live"]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
 
 
 class Opportunity(StreamMessage):
@@ -121,3 +124,79 @@ class Execution(StreamMessage):
     realized_pnl: float = Field(default=0.0, allow_inf_nan=False)
     reason: str = Field(default="", max_length=500)
     opportunity_created_at: float = Field(default=0.0, ge=0)
+
+
+EventKind = Literal[
+    "equity",  # a snapshot of the account's figures (execution, every EQUITY_POINT_INTERVAL_S)
+    "halt",  # new entries stopped by a risk limit (ia2) ...
+    "halt_cleared",  # ... and an operator's reset
+    "kill_switch",  # no new orders at all (operator, execution) ...
+    "kill_switch_cleared",
+    "reconciliation",  # the exchange and our books disagreed, and what was done about it
+    "funding",  # a funding payment on an open perpetual position (signed: + received, - paid)
+    "alert",  # a Prometheus alert, as Alertmanager routed it to the journal service
+]
+Severity = Literal["info", "warning", "critical"]
+
+
+class _Part(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
+
+class EquityFigures(_Part):
+    equity: Finite
+    cash: Finite
+    unrealized_pnl: Finite = 0.0
+    realized_pnl: Finite = 0.0
+    fees: NonNegative = 0.0
+    exposure: NonNegative = 0.0
+    drawdown: Unit = 0.0
+    open_positions: int = Field(0, ge=0)
+
+
+class Discrepancy(_Part):
+    """What reconciliation found: ``subject`` (position, balance, order...) differs between us and the exchange."""
+
+    subject: str = Field(min_length=1, max_length=64)
+    ours: Finite | None = None
+    exchange: Finite | None = None
+    resolution: str = Field(default="", max_length=500)
+
+
+class AlertInfo(_Part):
+    name: str = Field(min_length=1, max_length=200)
+    status: Literal["firing", "resolved"]
+    fingerprint: str = Field(min_length=1, max_length=64)
+    started_at: float = Field(ge=0)
+
+
+class AccountEvent(StreamMessage):
+    """Something that happened to the account that is not an order. ``kind`` says which of the typed parts
+    is present: ``equity`` for "equity", ``discrepancy`` for "reconciliation", ``amount`` (and the position's
+    ``decision_id``) for "funding", ``alert`` for "alert"; halts and the kill switch carry only a reason."""
+
+    TYPE: ClassVar[str] = "account_event"
+    VERSION: ClassVar[int] = 1
+
+    kind: EventKind
+    severity: Severity = "info"
+    mode: Mode | None = None
+    symbol: Symbol | None = None
+    reason: str = Field(default="", max_length=500)
+    decision_id: str | None = Field(default=None, min_length=1, max_length=64)
+    amount: Finite | None = None
+    equity: EquityFigures | None = None
+    discrepancy: Discrepancy | None = None
+    alert: AlertInfo | None = None
+
+    @model_validator(mode="after")
+    def _kind_has_its_part(self) -> AccountEvent:
+        needs = {
+            "equity": self.equity is not None,
+            "reconciliation": self.discrepancy is not None,
+            "funding": self.amount is not None and self.symbol is not None and self.decision_id is not None,
+            "alert": self.alert is not None,
+        }
+        if not needs.get(self.kind, True):
+            raise ValueError(f"a {self.kind!r} event lacks its details (see AccountEvent's docstring)")
+        return self

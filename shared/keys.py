@@ -13,7 +13,12 @@ STREAM_OPPORTUNITIES = "stream:opportunities"
 STREAM_ANALYSES = "stream:analyses"
 STREAM_DECISIONS = "stream:decisions"
 STREAM_EXECUTIONS = "stream:executions"
+STREAM_EVENTS = "stream:events"  # account events that are not orders: equity, halts, kill switch, alerts...
 STREAM_DEADLETTER = "stream:deadletter"
+
+# Streams the journal stores. Publishers never trim them by length: the journal service trims them by id,
+# only below what its groups have acknowledged (services/journal/streams.py), so nothing is lost unstored.
+JOURNALED_STREAMS = frozenset({STREAM_ANALYSES, STREAM_DECISIONS, STREAM_EXECUTIONS, STREAM_EVENTS})
 
 # Trading state (execution writes, ia2 and monitor read): no TTL, never evicted. Each book (paper, or one
 # live exchange account) has keys of its own, so neither can see or change the other; execution names
@@ -115,3 +120,18 @@ def cache_stats(prefix: str) -> str:
 
 def processed_message(prefix: str, namespace: str, message_id: str) -> str:
     return f"{prefix}:processed:{namespace}:{message_id}"
+
+
+def notify_sent(key: str) -> str:
+    """A notification's dedup key: "pending" while it is being sent, then "sent", until the dedup window ends."""
+    return f"tp:notify:sent:{key}"
+
+
+def notify_cooldown(topic: str) -> str:
+    """Present while a topic (one alert, say) may not notify again."""
+    return f"tp:notify:cooldown:{topic}"
+
+
+def notify_budget(hour: int) -> str:
+    """Notifications sent in that hour (hours since the epoch, UTC)."""
+    return f"tp:notify:budget:{hour}"

@@ -58,6 +58,11 @@ class ServiceSettings(BaseSettings):
 
     admin_token: SecretStr | None = None
 
+    # The journal (shared/journal/): execution, monitor and the export command read it, the journal service
+    # writes it. Without DATABASE_URL it is a SQLite file under DATA_DIR. A URL may hold a password: secret.
+    database_url: SecretStr | None = Field(None, description="e.g. postgresql+asyncpg://user:pw@host:5432/tradepipe")
+    data_dir: str = Field("data", min_length=1, description="where embedded data (the SQLite journal) lives")
+
     # Exchange / market-data gateway. Without EXCHANGE_BASE_URL the real exchange is used.
     exchange_id: str = Field("bingx", pattern=r"^[a-z0-9]+$")
     exchange_base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8020/openApi for the simulator")
@@ -90,6 +95,15 @@ class ServiceSettings(BaseSettings):
     def _redis_scheme(cls, value: str) -> str:
         if not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("sqlite+aiosqlite://", "postgresql+asyncpg://")
+        ):
+            raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
     def secret_values(self) -> list[str]:

@@ -5,6 +5,9 @@ never evicts them (``noeviction``, or ``volatile-lru`` where only cache keys hav
 in deploy, so positions survive a restart of any service or of Redis. Each book (paper, or one live
 account) has its own keys (shared/keys.py): paper and live never see or change each other.
 
+Setting or clearing a halt or the kill switch also publishes an ``AccountEvent`` on ``stream:events``,
+in the same Lua call, so the journal and the notifications see every change and only real ones.
+
 Futures-style accounting: ``cash`` is the wallet balance, moved only by realised PnL, fees and funding;
 equity is cash plus the unrealised PnL of open positions at their last price. Live, the wallet balance
 and the positions come from the exchange (reconciliation); paper computes them with shared/perps.py.
@@ -19,8 +22,9 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 from redis.asyncio import Redis
 
-from shared.contracts import Side
-from shared.keys import ACTIVE_BOOK, KILL_SWITCH, OUTCOMES, PAPER_BOOK, BookKeys, book_keys
+from shared.contracts import AccountEvent, EventKind, Side
+from shared.keys import ACTIVE_BOOK, KILL_SWITCH, OUTCOMES, PAPER_BOOK, STREAM_EVENTS, BookKeys, book_keys
+from shared.messages import encode
 
 MAX_TRADES_KEPT = 10_000
 MAX_EQUITY_POINTS = 20_000
@@ -236,13 +240,53 @@ async def read_snapshot(redis: Redis, keys: BookKeys | None = None, *, start_bal
     )
 
 
+# KEYS[1] the flag, KEYS[2] the events stream; ARGV[1] the flag's value (unused to clear), ARGV[2..4] the
+# event entry's type, version and data. The event is added only when the flag really changed.
+_SET_AND_TELL = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX') then
+  redis.call('XADD', KEYS[2], '*', 'type', ARGV[2], 'v', ARGV[3], 'data', ARGV[4])
+  return 1
+end
+return 0
+"""
+_CLEAR_AND_TELL = """
+if redis.call('DEL', KEYS[1]) == 1 then
+  redis.call('XADD', KEYS[2], '*', 'type', ARGV[2], 'v', ARGV[3], 'data', ARGV[4])
+  return 1
+end
+return 0
+"""
+
+
+def _flag_event(key: str, *, cleared: bool, reason: str) -> AccountEvent:
+    """The kill switch (every book), or a book's halt (``tp:trading:<book>:halt``, its mode from the book)."""
+    if key == KILL_SWITCH:
+        kind: EventKind = "kill_switch_cleared" if cleared else "kill_switch"
+        mode: Mode | None = None
+    elif key.endswith(":halt"):
+        kind = "halt_cleared" if cleared else "halt"
+        mode = "paper" if key.split(":")[-2] == PAPER_BOOK else "live"
+    else:
+        raise ValueError(f"{key} is not a trading flag")
+    return AccountEvent(kind=kind, mode=mode, severity="warning" if cleared else "critical", reason=reason[:500])
+
+
+async def _change_flag(redis: Redis, script: str, key: str, value: bytes, event: AccountEvent) -> bool:
+    entry = encode(event)
+    args = (key, STREAM_EVENTS, value, entry["type"], entry["v"], entry["data"])
+    changed = await redis.eval(script, 2, *args)  # type: ignore[arg-type, misc]
+    return bool(changed)
+
+
 async def set_flag(redis: Redis, key: str, reason: str) -> bool:
     """Latch a halt or the kill switch; True if it was not set before (the first reason is kept)."""
-    return bool(await redis.set(key, orjson.dumps({"reason": reason, "at": time.time()}), nx=True))
+    event = _flag_event(key, cleared=False, reason=reason)
+    value = orjson.dumps({"reason": reason, "at": event.created_at})
+    return await _change_flag(redis, _SET_AND_TELL, key, value, event)
 
 
-async def clear_flag(redis: Redis, key: str) -> bool:
-    return bool(await redis.delete(key))
+async def clear_flag(redis: Redis, key: str, reason: str = "operator reset") -> bool:
+    return await _change_flag(redis, _CLEAR_AND_TELL, key, b"", _flag_event(key, cleared=True, reason=reason))
 
 
 async def record_outcome(redis: Redis, signal_kind: str, won: bool) -> None:

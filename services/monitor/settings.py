@@ -16,6 +16,7 @@ class MonitorSettings(ServiceSettings):
         "ia1": "http://127.0.0.1:8012",
         "ia2": "http://127.0.0.1:8013",
         "execution": "http://127.0.0.1:8014",
+        "journal": "http://127.0.0.1:8015",
     }
     history_interval_s: float = Field(60.0, ge=1, le=3600)
     history_retention_s: float = Field(86_400.0, ge=60, le=30 * 86_400)

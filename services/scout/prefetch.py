@@ -12,11 +12,12 @@ import time
 from typing import Any
 
 from arq import Worker
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis, create_pool
 from prometheus_client import Counter
 
 from shared import metrics
 from shared.gateway import MarketDataGateway
+from shared.jobs import arq_settings
 from shared.settings import ServiceSettings
 
 PREFETCHED = Counter(metrics.name("prefetch_jobs_total"), "Prefetch jobs by outcome", ["outcome"])
@@ -28,13 +29,6 @@ async def prefetch_ohlcv(ctx: dict[str, Any], symbol: str, timeframes: list[str]
     rows = await asyncio.gather(*(gateway.ohlcv(symbol, tf, candles) for tf in timeframes))
     PREFETCHED.labels("done").inc()
     return sum(len(r) for r in rows)
-
-
-def arq_settings(settings: ServiceSettings) -> RedisSettings:
-    redis_settings = RedisSettings.from_dsn(settings.redis_url)
-    if settings.redis_password is not None:
-        redis_settings.password = settings.redis_password.get_secret_value()
-    return redis_settings
 
 
 class Prefetcher:

@@ -21,7 +21,11 @@ ROOT = Path(__file__).resolve().parents[2]
 SCALABLE = ("scout", "ia1", "ia2")
 # Every variable docker-compose.yml reads: the tests set them explicitly or leave them unset.
 COMPOSE_VARIABLES = tuple(compose_variables())
-PASSWORDS = {"REDIS_PASSWORD": "redis-pw-7f3a9c", "GRAFANA_ADMIN_PASSWORD": "grafana-pw-2b8e41"}
+PASSWORDS = {
+    "REDIS_PASSWORD": "redis-pw-7f3a9c",
+    "GRAFANA_ADMIN_PASSWORD": "grafana-pw-2b8e41",
+    "POSTGRES_PASSWORD": "postgrespw5d1c",
+}
 
 
 def compose_config(binary: str, tmp_dir: Path, **variables: str) -> subprocess.CompletedProcess[str]:
@@ -61,7 +65,7 @@ def host_ips(service: dict[str, Any]) -> list[str]:
     return ips
 
 
-@pytest.mark.parametrize("missing", ["REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"])
+@pytest.mark.parametrize("missing", ["REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "POSTGRES_PASSWORD"])
 @pytest.mark.parametrize("value", [None, ""], ids=["unset", "empty"])
 def test_up_refuses_to_start_without_a_password(
     docker_compose: str, tmp_path: Path, missing: str, value: str | None
@@ -77,7 +81,7 @@ def test_up_refuses_to_start_without_a_password(
 def test_no_password_has_a_default_in_the_file() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
     assert "change-me" not in text
-    for name in ("REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD"):
+    for name in PASSWORDS:
         assert f"${{{name}:-" not in text and f"${{{name}}}" not in text, f"{name} must be required (:?)"
 
 
@@ -112,7 +116,7 @@ def test_grafana_is_provisioned(compose: dict[str, Any]) -> None:
 
 def test_our_containers_are_hardened(compose: dict[str, Any]) -> None:
     ours = {name: s for name, s in compose["services"].items() if str(s.get("image", "")).startswith("tradepipe:")}
-    assert {"exchange-sim", "scout", "ia1", "ia2", "execution", "monitor"} <= set(ours)
+    assert {"exchange-sim", "scout", "ia1", "ia2", "execution", "monitor", "journal"} <= set(ours)
     for name, service in ours.items():
         assert service.get("read_only") is True, name
         assert service.get("cap_drop") == ["ALL"], name
@@ -125,7 +129,8 @@ def test_every_service_is_defined_with_a_readiness_healthcheck(compose: dict[str
     assert {"redis", "exchange-sim", "scout", "ia1", "ia2", "execution", "monitor", "prometheus", "grafana"} <= set(
         services
     )
-    for name in ("exchange-sim", "scout", "ia1", "ia2", "execution", "monitor"):
+    assert {"postgres", "journal", "alertmanager"} <= set(services)
+    for name in ("exchange-sim", "scout", "ia1", "ia2", "execution", "monitor", "journal"):
         assert "/readyz" in " ".join(services[name]["healthcheck"]["test"]), name
 
 
@@ -138,7 +143,7 @@ def test_scalable_services_have_no_fixed_names_or_host_ports(compose: dict[str, 
 
 def test_services_wait_for_healthy_redis_and_use_its_password(compose: dict[str, Any]) -> None:
     password = PASSWORDS["REDIS_PASSWORD"]
-    for name in ("scout", "ia1", "ia2", "execution", "monitor"):
+    for name in ("scout", "ia1", "ia2", "execution", "monitor", "journal"):
         service = compose["services"][name]
         assert service["depends_on"]["redis"]["condition"] == "service_healthy"
         assert service["environment"]["REDIS_URL"].startswith("redis://redis:")
@@ -154,3 +159,20 @@ def test_redis_keeps_streams_and_state() -> None:
     conf = (ROOT / "deploy" / "redis" / "redis.conf").read_text()
     assert "appendonly yes" in conf
     assert "maxmemory-policy volatile-lru" in conf  # only keys with a TTL (the cache) can be evicted
+
+
+def test_the_journal_writes_to_postgres_and_alertmanager_calls_it(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert services["journal"]["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = f"postgresql+asyncpg://tradepipe:{PASSWORDS['POSTGRES_PASSWORD']}@postgres:5432/tradepipe"
+    for name in ("journal", "execution", "monitor"):  # the writer and its readers share one database
+        assert services[name]["environment"]["DATABASE_URL"] == url
+    assert services["postgres"]["environment"]["POSTGRES_PASSWORD"] == PASSWORDS["POSTGRES_PASSWORD"]
+    assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
+    alertmanager = services["alertmanager"]
+    assert "deploy/alertmanager" in " ".join(str(v) for v in alertmanager["volumes"])
+    assert "/alertmanager/admin_token" in " ".join(alertmanager["command"])
+    config = yaml.safe_load((ROOT / "deploy" / "alertmanager" / "alertmanager.yml").read_text())
+    [hook] = config["receivers"][0]["webhook_configs"]
+    assert hook["url"] == "http://journal:8015/alerts" and hook["send_resolved"]
+    assert hook["http_config"]["authorization"]["credentials_file"] == "/alertmanager/admin_token"

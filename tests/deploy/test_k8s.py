@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import kubernetes_validate
@@ -119,7 +120,7 @@ BREAKS: dict[str, list[Callable[[Manifests], object]]] = {
     ],
     "kustomization_lists_every_manifest": [
         lambda m: m.kustomization["resources"].remove("40-network-policies.yaml"),
-        lambda m: m.files.append("50-journal.yaml"),
+        lambda m: m.files.append("60-unlisted.yaml"),
     ],
 }
 
@@ -141,7 +142,7 @@ def test_rule_catches_a_manifest_that_breaks_it(name: str, index: int) -> None:
 
 
 def test_every_deployment_has_probes_and_scrape_annotations() -> None:
-    deployments = [d for d in MANIFESTS.docs if d["kind"] == "Deployment"]
+    deployments = [d for d in MANIFESTS.docs if d["kind"] == "Deployment" and d["metadata"]["name"] != "alertmanager"]
     assert {d["metadata"]["name"] for d in deployments} >= {
         "exchange-sim",
         "scout",
@@ -149,6 +150,7 @@ def test_every_deployment_has_probes_and_scrape_annotations() -> None:
         "ia2",
         "execution",
         "monitor",
+        "journal",
     }
     for deployment in deployments:
         pod = deployment["spec"]["template"]
@@ -161,4 +163,24 @@ def test_every_deployment_has_probes_and_scrape_annotations() -> None:
 
 def test_the_services_get_the_redis_password_and_the_simulator_does_not() -> None:
     clients = {w.name for w in workloads(MANIFESTS.docs) if "REDIS_PASSWORD" in w.secret_keys()}
-    assert clients == {"redis", "scout", "ia1", "ia2", "execution", "monitor"}
+    assert clients == {"redis", "scout", "ia1", "ia2", "execution", "monitor", "journal"}
+
+
+def _by_name(kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in MANIFESTS.docs if d["kind"] == kind and d["metadata"]["name"] == name)
+
+
+def test_the_journal_and_its_readers_share_its_database() -> None:
+    readers = {w.name for w in workloads(MANIFESTS.docs) if "DATABASE_URL" in w.secret_keys()}
+    assert readers == {"journal", "execution", "monitor"}
+    for name in readers:  # and PostgreSQL lets exactly them in
+        assert _by_name("Deployment", name)["spec"]["template"]["metadata"]["labels"]["tradepipe.io/journal-client"]
+    policy = _by_name("NetworkPolicy", "postgres-from-journal-clients")["spec"]
+    assert policy["ingress"][0]["from"] == [{"podSelector": {"matchLabels": {"tradepipe.io/journal-client": "true"}}}]
+
+
+def test_alertmanager_runs_the_deploy_config() -> None:
+    config = _by_name("ConfigMap", "alertmanager-config")["data"]["alertmanager.yml"]
+    assert config == (Path(__file__).resolve().parents[2] / "deploy" / "alertmanager" / "alertmanager.yml").read_text()
+    [container] = _by_name("Deployment", "alertmanager")["spec"]["template"]["spec"]["containers"]
+    assert "/alertmanager/admin_token" in " ".join(container["args"])

@@ -23,4 +23,4 @@ def test_every_compose_variable_is_listed_and_the_required_ones_named() -> None:
     variables = settings_doc.compose_variables()
     assert {"REDIS_PASSWORD", "GRAFANA_ADMIN_PASSWORD", "BIND_ADDRESS", "GRAFANA_ANONYMOUS"} <= set(variables)
     assert set(variables) <= listed
-    assert "without a default: REDIS_PASSWORD, GRAFANA_ADMIN_PASSWORD." in text
+    assert "without a default: REDIS_PASSWORD, POSTGRES_PASSWORD, GRAFANA_ADMIN_PASSWORD." in text

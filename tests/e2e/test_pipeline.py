@@ -18,10 +18,16 @@ from redis.asyncio import Redis
 from devkit.redis_server import RedisServer
 from devkit.sim_server import SimServer
 from devkit.stack import Stack
-from devkit.waits import eventually
+from devkit.waits import caught_up, eventually
 from shared.bus import Publisher
 from shared.contracts import Analysis, Decision, Execution, Opportunity
-from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS, STREAM_EXECUTIONS, STREAM_OPPORTUNITIES
+from shared.keys import (
+    JOURNALED_STREAMS,
+    STREAM_ANALYSES,
+    STREAM_DECISIONS,
+    STREAM_EXECUTIONS,
+    STREAM_OPPORTUNITIES,
+)
 from shared.messages import StreamMessage, decode, derived_message_id
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
@@ -105,6 +111,28 @@ async def check_monitor(stack: Stack) -> None:
         assert bad.status_code == 422 and "needs a tier" in bad.text
 
 
+async def journaled_orders(client: httpx.AsyncClient, redis: Redis) -> list[dict[str, Any]]:
+    """execution's /orders (read from the journal) once the journal has stored every execution so far."""
+    await eventually(lambda: caught_up(redis, "journal", [STREAM_EXECUTIONS]), what="the journal caught up")
+    response = await client.get("/orders", params={"limit": 1000})
+    assert response.status_code == 200, response.text
+    orders: list[dict[str, Any]] = response.json()
+    return orders
+
+
+async def check_history(stack: Stack, redis: Redis, filled: Execution) -> None:
+    """The monitor's history endpoints and export read the journal the pipeline wrote."""
+    await eventually(lambda: caught_up(redis, "journal", sorted(JOURNALED_STREAMS)), what="the journal caught up")
+    async with httpx.AsyncClient(base_url=stack.url("monitor"), timeout=30) as client:
+        trades = (await client.get("/api/history/trades", params={"symbol": filled.symbol})).json()["items"]
+        assert any(t["decision_id"] == filled.decision_id and t["entry_fee"] > 0 for t in trades)
+        decisions = (await client.get("/api/history/decisions", params={"action": "open"})).json()["items"]
+        assert any(d["message_id"] == filled.decision_id and d["reasons"] for d in decisions)
+        exported = await client.get("/api/history/export/orders", params={"format": "csv", "mode": "paper"})
+        assert exported.status_code == 200 and filled.client_order_id in exported.text
+        assert (await client.get("/api/history/orders", params={"since": "yesterday"})).status_code == 422
+
+
 async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_redis: RedisServer) -> None:
     redis = create_redis(ServiceSettings(redis_url=private_redis.url))
     publisher = Publisher(redis, maxlen=10_000)
@@ -141,7 +169,7 @@ async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_red
         await wait_for(
             redis, STREAM_EXECUTIONS, Execution, lambda xs: any(x.decision_id == second.message_id for x in xs)
         )
-        orders = (await client.get("/orders", params={"limit": 1000})).json()
+        orders = await journaled_orders(client, redis)
         [refusal] = [o for o in orders if o["decision_id"] == second.message_id]
         assert refusal["status"] == "rejected" and "the maximum is 1" in refusal["reason"]
         assert len((await client.get("/positions")).json()) == 1
@@ -152,7 +180,7 @@ async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_red
         )
         again = await redis.xadd(STREAM_DECISIONS, fields)
         await eventually(lambda: handled(redis, STREAM_DECISIONS, "execution", again), 30, what="redelivery handled")
-        orders = (await client.get("/orders", params={"limit": 1000})).json()
+        orders = await journaled_orders(client, redis)
         assert sum(1 for o in orders if o["decision_id"] == decision.message_id) == 1
 
         # A restarted execution service keeps its positions.
@@ -164,5 +192,6 @@ async def test_paper_trades_trace_back_and_limits_hold(stack: Stack, private_red
         assert sorted(p["symbol"] for p in (await client.get("/positions")).json()) == held
 
     await check_monitor(stack)
+    await check_history(stack, redis, filled)
     assert derived_message_id(probe.message_id, "ia2") == verdict.message_id
     await redis.aclose()

@@ -28,7 +28,10 @@ SECRETS = {
     "EXCHANGE_API_SECRET": "fake-exchange-secret-7d2e4b",
     "ADMIN_TOKEN": "fake-admin-token-a8e6f0",
     "LLM_API_KEY": "fake-llm-key-3b9d17",
+    # Notifications go nowhere (port 9 refuses): the token must not leak from the failures either.
+    "NOTIFY_URLS": "json://fake-notify-token-c4d2e9@127.0.0.1:9/hook",
 }
+FAKE_DATABASE_FILE = "fake-db-secret-5e1f07.sqlite3"
 
 
 @pytest.fixture
@@ -38,7 +41,9 @@ def secret_stack(redis_binary: str, llm: LlmServer, tmp_path: Path) -> Iterator[
         sim_api_key=SECRETS["EXCHANGE_API_KEY"], sim_api_secret=SECRETS["EXCHANGE_API_SECRET"], sim_symbols=40
     ).start()
     models = {"IA1_PROVIDER": "llm", "IA2_PROVIDER": "llm", "LLM_BASE_URL": llm.url}
-    stack = Stack(redis.url, sim.api_url, tmp_path, {"RISK_MIN_CONFIDENCE": "0.05", **models, **SECRETS})
+    # The journal's database URL is a secret too (it may hold a password): here, a SQLite file's.
+    database = {"DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/{FAKE_DATABASE_FILE}"}
+    stack = Stack(redis.url, sim.api_url, tmp_path, {"RISK_MIN_CONFIDENCE": "0.05", **models, **SECRETS, **database})
     try:
         stack.start_all()
         yield stack
@@ -90,7 +95,7 @@ def test_secrets_never_leave_the_process(secret_stack: Stack, llm: LlmServer, tm
     assert sum(len(text) for text in logs) > 1000  # the services did log
     assert admin_endpoints >= 4  # kill switch on/off, halt reset, cache invalidation
 
-    for variable, secret in SECRETS.items():
+    for variable, secret in [*SECRETS.items(), ("DATABASE_URL", FAKE_DATABASE_FILE)]:
         leaks = [
             text[max(0, text.find(secret) - 200) : text.find(secret) + 50] for text in [*seen, *logs] if secret in text
         ]

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.contracts import Decision, Opportunity
+from shared.contracts import AccountEvent, Decision, Opportunity
 from shared.errors import MessageError
 from shared.messages import decode, encode
 
@@ -76,3 +76,30 @@ def test_unknown_versions_are_refused_with_the_reason(version: bytes) -> None:
     fields = {b"type": b"opportunity", b"v": version, b"data": orjson.dumps({})}
     with pytest.raises(MessageError, match="not supported"):
         decode(fields, Opportunity)
+
+
+EVENT_KINDS = st.one_of(
+    st.sampled_from(["equity", "halt", "kill_switch", "reconciliation", "funding", "alert"]), st.text(max_size=8)
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    kind=EVENT_KINDS,
+    amount=NUMBERS,
+    equity=st.one_of(st.none(), st.fixed_dictionaries({"equity": NUMBERS, "cash": NUMBERS, "drawdown": NUMBERS})),
+    decision_id=st.one_of(st.none(), st.text(max_size=70)),
+)
+def test_account_events_decode_complete_and_finite_or_raise_message_error(
+    kind: Any, amount: Any, equity: Any, decision_id: Any
+) -> None:
+    payload = {"kind": kind, "amount": amount, "equity": equity, "decision_id": decision_id, "symbol": "BTC/USDT:USDT"}
+    fields = {b"type": b"account_event", b"v": b"1", b"data": json.dumps(payload, allow_nan=True).encode()}
+    try:
+        event = decode(fields, AccountEvent)
+    except MessageError:
+        return
+    if event.kind == "funding":
+        assert event.amount is not None and math.isfinite(event.amount) and event.decision_id
+    if event.kind == "equity":
+        assert event.equity is not None and math.isfinite(event.equity.equity) and 0 <= event.equity.drawdown <= 1

@@ -18,13 +18,13 @@ from services.execution.protection import Protection, exit_reason
 from services.execution.trader import Trader
 from services.execution.venue import Fill
 from shared.bus import Delivery, Publisher
-from shared.contracts import Decision, Execution
+from shared.contracts import AccountEvent, Decision, Execution
 from shared.gateway import MarketRules
-from shared.keys import KILL_SWITCH, PAPER_BOOK, STREAM_EXECUTIONS, book_keys, live_book
+from shared.keys import KILL_SWITCH, PAPER_BOOK, STREAM_EVENTS, STREAM_EXECUTIONS, book_keys, live_book
 from shared.messages import decode
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
-from shared.trading_state import read_outcomes, set_flag
+from shared.trading_state import clear_flag, read_outcomes, set_flag
 
 DELIVERY = Delivery("stream:decisions", "execution", "1-0", 1)
 BTC = "BTC/USDT:USDT"
@@ -204,6 +204,26 @@ async def test_protection_closes_at_take_profit_and_books_pnl(redis: Redis) -> N
     assert snapshot.account.realized_pnl == pytest.approx(close.realized_pnl)
     assert await read_outcomes(redis, "trend_long") == (1, 0)
     assert len(await trader.ledger.equity_curve()) == 2
+    # The same two points go to the journal, as equity events with the account's figures.
+    points = [decode(fields, AccountEvent) for _, fields in await redis.xrange(STREAM_EVENTS)]
+    assert [p.kind for p in points] == ["equity", "equity"]
+    assert points[-1].equity is not None and points[-1].equity.realized_pnl == pytest.approx(close.realized_pnl)
+    assert points[-1].equity.open_positions == 0 and points[0].equity is not None
+    assert points[0].equity.open_positions == 1
+
+
+async def test_kill_switch_and_halt_changes_are_published_once(redis: Redis) -> None:
+    assert await set_flag(redis, KILL_SWITCH, "operator")
+    assert not await set_flag(redis, KILL_SWITCH, "operator again")
+    assert await clear_flag(redis, KILL_SWITCH)
+    assert not await clear_flag(redis, KILL_SWITCH)
+    assert await set_flag(redis, book_keys(live_book("bingx", "abc")).halt, "drawdown 16 %")
+    events = [decode(fields, AccountEvent) for _, fields in await redis.xrange(STREAM_EVENTS)]
+    assert [(e.kind, e.reason, e.mode) for e in events] == [
+        ("kill_switch", "operator", None),
+        ("kill_switch_cleared", "operator reset", None),
+        ("halt", "drawdown 16 %", "live"),
+    ]
 
 
 async def test_protection_alerts_on_a_position_it_cannot_price(redis: Redis) -> None:

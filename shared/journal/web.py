@@ -1,0 +1,69 @@
+"""The journal at the HTTP edge, for the services that read it (execution, monitor): the engine as a typed
+dependency, the filters as query parameters, and a 503 that says the journal is unavailable (its database
+down, or its tables not made yet because the journal service has not started) instead of a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Query, Request
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.journal.database import UNAVAILABLE_ERRORS, create_engine, database_url
+from shared.journal.queries import Filters, Mode
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+Limit = Annotated[int, Query(ge=1, le=1000)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+
+
+def reader_engine(settings: ServiceSettings) -> AsyncEngine:
+    return create_engine(database_url(settings), pool_size=3)
+
+
+def _journal(request: Request) -> AsyncEngine:
+    engine: AsyncEngine = request.app.state.journal
+    return engine
+
+
+JournalDep = Annotated[AsyncEngine, Depends(_journal)]
+
+
+def _epoch(value: datetime | None) -> float | None:
+    if value is None:
+        return None
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+
+
+def _filters(
+    symbol: Annotated[str | None, Query(min_length=3, max_length=40, description="e.g. BTC/USDT:USDT")] = None,
+    mode: Mode | None = None,
+    since: Annotated[datetime | None, Query(description="ISO 8601 (UTC if no zone) or epoch seconds")] = None,
+    until: Annotated[datetime | None, Query(description="exclusive; ISO 8601 or epoch seconds")] = None,
+) -> Filters:
+    return Filters(symbol=symbol, mode=mode, since=_epoch(since), until=_epoch(until))
+
+
+FiltersDep = Annotated[Filters, Depends(_filters)]
+
+
+async def read(work: Awaitable[T]) -> T:
+    """Await a journal read; a database that is down or not set up yet answers 503, not 500."""
+    try:
+        return await work
+    except UNAVAILABLE_ERRORS as error:
+        # Only the error's type is logged: its text may name the database host.
+        log.warning("journal read failed: %s", type(error).__name__)
+        raise HTTPException(503, "journal unavailable: its database is down or not set up yet") from None
+
+
+UNAVAILABLE: dict[int | str, dict[str, Any]] = {
+    503: {"description": "the journal's database is down or not set up yet"}
+}
