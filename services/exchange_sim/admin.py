@@ -1,4 +1,4 @@
-"""The simulator's admin API: counters, fault injection, latency, rate limits, clock, reset.
+"""The simulator's admin API: counters, fault injection, latency, rate limits, clock, listings, reset.
 
 Everything that changes the simulator needs the admin token (``ADMIN_TOKEN``); reading the request
 counters does not, so benchmarks and dashboards can count upstream calls.
@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from services.exchange_sim.api import SimState
 from services.exchange_sim.faults import FaultSpec
+from services.exchange_sim.web import SimState
 from shared.auth import admin_guard
 
 router = APIRouter(prefix="/admin", tags=["simulator admin"])
@@ -30,9 +30,21 @@ class RateLimitSettings(BaseModel):
     burst: float = Field(20.0, gt=0, le=100_000)
 
 
+TEN_YEARS_MS = 10 * 365 * 86_400_000
+
+
 class ClockOffset(BaseModel):
-    offset_ms: int = Field(0, ge=-10 * 365 * 86_400_000, le=10 * 365 * 86_400_000)
+    offset_ms: int = Field(0, ge=-TEN_YEARS_MS, le=TEN_YEARS_MS)
     frozen_at_ms: int | None = Field(None, ge=0, description="stop the clock at this time (tests)")
+
+
+class ClockAdvance(BaseModel):
+    ms: int = Field(gt=0, le=TEN_YEARS_MS, description="move the clock forward by this much")
+
+
+class Listing(BaseModel):
+    symbol: str = Field(min_length=3, max_length=40, description="exchange id, e.g. BTC-USDT")
+    listed_at_ms: int = Field(ge=0)
 
 
 def _sim(request: Request) -> SimState:
@@ -78,17 +90,51 @@ async def set_rate_limit(request: Request, body: RateLimitSettings) -> dict[str,
     return body.model_dump()
 
 
+def _clock_view(request: Request) -> dict[str, Any]:
+    state = request.app.state
+    return {"offset_ms": state.clock_offset_ms, "frozen_at_ms": state.clock_frozen_ms, "now_ms": _sim(request).clock()}
+
+
 @router.post("/clock", dependencies=guarded)
 async def shift_clock(request: Request, body: ClockOffset) -> dict[str, Any]:
+    """Set the clock's offset from wall time, or freeze it at an instant. Accounts are brought up to
+    the new time at once; a clock set back does not rewind them (see exchange.py)."""
     request.app.state.clock_offset_ms = body.offset_ms
     request.app.state.clock_frozen_ms = body.frozen_at_ms
-    return {"offset_ms": body.offset_ms, "frozen_at_ms": body.frozen_at_ms, "now_ms": _sim(request).clock()}
+    sim = _sim(request)
+    sim.exchange.advance_all(sim.clock())
+    return _clock_view(request)
+
+
+@router.post("/clock/advance", dependencies=guarded)
+async def advance_clock(request: Request, body: ClockAdvance) -> dict[str, Any]:
+    """Move the clock forward by ``ms`` (a frozen clock stays frozen, at the later time), and evaluate
+    every account up to it: triggers, fills, liquidations and funding happen at their own instants."""
+    state = request.app.state
+    if state.clock_frozen_ms is not None:
+        state.clock_frozen_ms += body.ms
+    else:
+        state.clock_offset_ms += body.ms
+    sim = _sim(request)
+    sim.exchange.advance_all(sim.clock())
+    return _clock_view(request)
+
+
+@router.put("/listing", dependencies=guarded)
+async def set_listing(request: Request, body: Listing) -> dict[str, Any]:
+    """Set when a symbol was listed: no candle or funding rate before it."""
+    sim = _sim(request)
+    if body.symbol not in sim.market.by_id:
+        raise HTTPException(404, f"unknown symbol {body.symbol}")
+    sim.listings.set(body.symbol, body.listed_at_ms)
+    return body.model_dump()
 
 
 @router.post("/reset", dependencies=guarded)
 async def reset(request: Request) -> dict[str, Any]:
     sim = _sim(request)
     sim.exchange.reset()
+    sim.listings.reset()
     sim.controls.clear_faults()
     sim.controls.reset_counts()
     request.app.state.clock_offset_ms = 0

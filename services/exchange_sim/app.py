@@ -7,11 +7,16 @@ import time
 from fastapi import FastAPI
 
 from services.exchange_sim import admin, api
-from services.exchange_sim.account import Exchange
+from services.exchange_sim.accounts import Venue
+from services.exchange_sim.exchange import Exchange
 from services.exchange_sim.faults import Controls
+from services.exchange_sim.funding import funding_rate
+from services.exchange_sim.history import Listings
 from services.exchange_sim.market import SyntheticMarket
 from services.exchange_sim.settings import SimulatorSettings
+from services.exchange_sim.web import SimState
 from shared.app import create_app
+from shared.perps import FeeSchedule
 
 
 def build_app(settings: SimulatorSettings) -> FastAPI:
@@ -28,12 +33,11 @@ def build_app(settings: SimulatorSettings) -> FastAPI:
         return (int(time.time() * 1000) + offset) // 1000 * 1000
 
     market = SyntheticMarket(settings.sim_seed, settings.sim_symbols)
+    venue = Venue(market, FeeSchedule(settings.sim_maker_fee, settings.sim_taker_fee), settings.sim_leverage)
     exchange = Exchange(
-        market,
+        venue,
         start_balance=settings.sim_start_balance,
-        taker_fee=settings.sim_taker_fee,
-        maker_fee=settings.sim_maker_fee,
-        leverage=settings.sim_leverage,
+        rate_of=lambda symbol, time_ms: funding_rate(market, market.by_id[symbol], time_ms),
     )
     controls = Controls(
         latency_ms=settings.sim_latency_ms,
@@ -44,6 +48,6 @@ def build_app(settings: SimulatorSettings) -> FastAPI:
         seed=settings.sim_seed,
     )
     keys = {settings.sim_api_key: settings.sim_api_secret.get_secret_value()}
-    app.state.sim = api.SimState(market, exchange, controls, keys, clock)
+    app.state.sim = SimState(market, exchange, controls, keys, clock, Listings(market, settings.sim_listed_from_ms))
     app.middleware("http")(api.gatekeeper)
     return app

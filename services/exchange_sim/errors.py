@@ -11,9 +11,12 @@ RATE_LIMITED = 100410  # ccxt: OperationFailed, "rate limit reached"
 AUTH_FAILED = 100001  # AuthenticationError
 INSUFFICIENT_MARGIN = 101204  # InsufficientFunds
 INVALID_ORDER = 101400  # InvalidOrder
+NO_POSITION = 101205  # InvalidOrder: "No position to close"
+MIN_NOTIONAL = 110425  # InvalidOrder: below the 2 USDT minimum notional
 DUPLICATE_ORDER = 101481  # DuplicateOrderId
 ORDER_NOT_FOUND = 80016  # OrderNotFound
-BAD_REQUEST = 109400  # BadRequest
+BAD_REQUEST = 109400  # BadRequest; also a position side the position mode refuses, a mode change
+# refused while positions or orders are open, and a leverage out of range (BingX answers those with it)
 BAD_SYMBOL = 109425  # BadSymbol
 
 

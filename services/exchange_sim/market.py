@@ -3,8 +3,11 @@
 The log price of a symbol is its base price moved by a market factor it shares with the others
 (scaled by its beta), its own slower and faster cycles (long cycles read as trends, short ones as
 ranges), occasional hour-long spikes, and minute noise. Because nothing is stored, any time range can
-be computed on demand, and everything agrees: a candle of any interval is the aggregate of the
-1-minute candles inside it, and the ticker's last price is the close of the candle in progress.
+be computed on demand, and everything agrees: within a minute the price follows a continuous path
+through that minute's open, low, high and close (:meth:`SyntheticMarket.knots`), so the price at any
+millisecond, the 1-minute candles, the candles of longer intervals that aggregate them
+(``history.py``) and the ticker's last price all tell the same story. The path is the mark price
+the account engine evaluates orders, liquidations and funding against.
 """
 
 from __future__ import annotations
@@ -16,12 +19,11 @@ from functools import lru_cache
 import numpy as np
 
 MINUTE_MS = 60_000
+LEG_MS = 20_000  # the path has a knot every 20 s: open, first extreme, second extreme, close
 INTERVAL_MINUTES = {
     "1m": 1, "3m": 3, "5m": 5, "15m": 15, "30m": 30, "1h": 60, "2h": 120, "4h": 240, "6h": 360,
     "12h": 720, "1d": 1440, "3d": 4320, "1w": 10080, "1M": 43200,
 }  # fmt: skip
-# Long intervals are aggregated from every Nth minute, not all of them: same trend, bounded cost.
-COARSE_STRIDE = {"3d": 15, "1w": 30, "1M": 120}
 KNOWN = [
     ("BTC", 60_000.0), ("ETH", 3_000.0), ("SOL", 150.0), ("BNB", 550.0), ("XRP", 0.6), ("DOGE", 0.15),
     ("ADA", 0.45), ("AVAX", 35.0), ("LINK", 15.0), ("DOT", 7.0), ("TRX", 0.12), ("MATIC", 0.7),
@@ -133,67 +135,52 @@ class SyntheticMarket:
         """Price at the start of each minute."""
         return np.asarray(spec.base_price * np.exp(self.log_moves(spec, minutes)), dtype=np.float64)
 
+    def knots(self, spec: SymbolSpec, first: int, count: int) -> np.ndarray:
+        """The price path of ``count`` minutes from minute ``first`` (see :meth:`knots_at`)."""
+        return self.knots_at(spec, np.arange(first, first + count, dtype=np.int64))
+
+    def knots_at(self, spec: SymbolSpec, minutes: np.ndarray) -> np.ndarray:
+        """The price path of the given minutes: rows of four prices at 0, 20, 40 and
+        60 s into each minute. An up minute goes open -> low -> high -> close, a down minute open ->
+        high -> low -> close; between knots the price moves geometrically (monotone). So the path is
+        continuous, touches each 1-minute candle's high and low, and its close is the next minute's open."""
+        opens = self.prices_at(spec, minutes)
+        closes = self.prices_at(spec, minutes + 1)
+        wick = 1 + uniform(self.seed, 4000 + spec.index, minutes) * spec.volatility * 0.02
+        highs = np.maximum(opens, closes) * wick
+        lows = np.minimum(opens, closes) / wick
+        up = closes >= opens
+        return np.column_stack([opens, np.where(up, lows, highs), np.where(up, highs, lows), closes])
+
     def price_now(self, spec: SymbolSpec, now_ms: int) -> float:
-        """Within a minute, the price moves from that minute's open toward the next minute's open."""
-        minute = now_ms // MINUTE_MS
-        frac = (now_ms % MINUTE_MS) / MINUTE_MS
-        start, end = self.prices_at(spec, np.array([minute, minute + 1]))
-        return float(start * (end / start) ** frac)
+        """The price on the path at ``now_ms`` (the mark price; the last trade price too)."""
+        knots = self.knots(spec, now_ms // MINUTE_MS, 1)[0]
+        return path_price(knots, now_ms % MINUTE_MS)
 
     # -- candles -------------------------------------------------------------------------------
 
     def minute_candles(self, spec: SymbolSpec, first: int, count: int, now_ms: int, stride: int = 1) -> np.ndarray:
         """Rows [open, high, low, close, volume] for every ``stride``-th minute from ``first`` over ``count``
-        minutes; the current minute is partial and later ones are left out."""
+        minutes; the current minute is partial (its path so far) and later ones are left out."""
         starts = np.arange(first, first + count, stride, dtype=np.int64)
         starts = starts[starts <= now_ms // MINUTE_MS]
-        opens = self.prices_at(spec, starts)
-        closes = self.prices_at(spec, starts + 1)
-        in_progress = starts == now_ms // MINUTE_MS
-        if in_progress.any():
-            closes[in_progress] = self.price_now(spec, now_ms)
-        wick = 1 + uniform(self.seed, 4000 + spec.index, starts) * spec.volatility * 0.02
-        highs = np.maximum(opens, closes) * wick
-        lows = np.minimum(opens, closes) / wick
+        if len(starts) == 0:
+            return np.empty((0, 5))
+        knots = self.knots_at(spec, starts)
+        opens, closes = knots[:, 0], knots[:, 3].copy()
+        highs, lows = knots.max(axis=1), knots.min(axis=1)
         activity = 0.5 + uniform(self.seed, 5000 + spec.index, starts) + np.abs(np.log(closes / opens)) * 200
         volumes = spec.volume_per_minute * activity
+        in_progress = starts == now_ms // MINUTE_MS
         if in_progress.any():
-            volumes[in_progress] *= (now_ms % MINUTE_MS) / MINUTE_MS
-            highs[in_progress] = np.maximum(opens[in_progress], closes[in_progress])
-            lows[in_progress] = np.minimum(opens[in_progress], closes[in_progress])
+            offset = now_ms % MINUTE_MS
+            reached = knots[in_progress][0][: 1 + offset // LEG_MS]
+            last = path_price(knots[in_progress][0], offset)
+            closes[in_progress] = last
+            highs[in_progress] = max(float(reached.max()), last)
+            lows[in_progress] = min(float(reached.min()), last)
+            volumes[in_progress] *= offset / MINUTE_MS
         return np.column_stack([opens, highs, lows, closes, volumes])
-
-    def candles(
-        self, spec: SymbolSpec, interval: str, start_ms: int | None, end_ms: int | None, limit: int, now_ms: int
-    ) -> list[dict[str, float | int]]:
-        """Candles of ``interval`` (oldest first), each the aggregate of the 1-minute candles inside it."""
-        step = INTERVAL_MINUTES[interval]
-        last_open = (min(end_ms or now_ms, now_ms) // MINUTE_MS) // step * step
-        first_open = last_open - (limit - 1) * step
-        if start_ms is not None:
-            first_open = max(first_open, -(-(start_ms // MINUTE_MS) // step) * step)
-        if first_open > last_open:
-            return []
-        stride = COARSE_STRIDE.get(interval, 1)
-        count = (last_open - first_open) // step + 1
-        minute_rows = self.minute_candles(spec, first_open, count * step, now_ms, stride)
-        per = step // stride
-        out = []
-        for i in range(count):
-            chunk = minute_rows[i * per : (i + 1) * per]
-            if len(chunk) == 0:
-                break
-            out.append(
-                {
-                    "time": (first_open + i * step) * MINUTE_MS,
-                    "open": float(chunk[0, 0]),
-                    "high": float(chunk[:, 1].max()),
-                    "low": float(chunk[:, 2].min()),
-                    "close": float(chunk[-1, 3]),
-                    "volume": float(chunk[:, 4].sum() * stride),
-                }
-            )
-        return out
 
     def tickers(self, now_ms: int) -> dict[str, dict[str, float | int]]:
         """Every symbol's 24h ticker; computed once per second (all-tickers is polled often)."""
@@ -242,3 +229,11 @@ def _day_stats(market: SyntheticMarket, index: int, minute: int) -> tuple[float,
 @lru_cache(maxsize=4)
 def _tickers_at(market: SyntheticMarket, now_ms: int) -> dict[str, dict[str, float | int]]:
     return {spec.exchange_id: market.ticker(spec, now_ms) for spec in market.symbols}
+
+
+def path_price(knots: np.ndarray, offset_ms: int) -> float:
+    """The price ``offset_ms`` into a minute whose four knots are ``knots`` (geometric between knots)."""
+    leg = min(offset_ms // LEG_MS, 2)
+    frac = (offset_ms - leg * LEG_MS) / LEG_MS
+    start, end = float(knots[leg]), float(knots[leg + 1])
+    return float(start * (end / start) ** frac)
