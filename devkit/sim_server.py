@@ -12,6 +12,7 @@ import uvicorn
 
 from devkit.net import free_port
 from services.exchange_sim.app import build_app
+from services.exchange_sim.market import SyntheticMarket
 from services.exchange_sim.settings import SimulatorSettings
 from shared.gateway.gateway import ccxt_urls
 
@@ -53,6 +54,20 @@ class SimServer:
         response = httpx.request(method, f"{self.url}/admin{path}", headers=headers, timeout=10, **kwargs)
         response.raise_for_status()
         return response.json()
+
+    def freeze(self, at_ms: int) -> int:
+        """Stop the simulator's clock at ``at_ms`` (whole seconds); the time it now answers."""
+        return int(self.admin("POST", "/clock", json={"frozen_at_ms": at_ms})["now_ms"])
+
+    def advance(self, ms: int) -> int:
+        """Move the clock forward by ``ms``: every account lives through that time. The new time."""
+        return int(self.admin("POST", "/clock/advance", json={"ms": ms})["now_ms"])
+
+    @property
+    def market(self) -> SyntheticMarket:
+        """The simulator's market, in process: tests compute expected prices from it."""
+        market: SyntheticMarket = self.app.state.sim.market
+        return market
 
     def requests(self, path: str | None = None) -> int:
         stats = httpx.get(f"{self.url}/admin/stats", timeout=10).json()

@@ -223,7 +223,6 @@ def balance(account: Account, venue: Venue, marks: Marks) -> BalanceView:
 
 def position_row(position: SimPosition, account: Account, venue: Venue, marks: Marks, now_ms: int) -> dict[str, Any]:
     """A ``user/positions`` row as BingX answers it."""
-    spec = venue.spec(position.symbol)
     mark = marks[position.symbol]
     size = abs(position.quantity)
     liquidation = liquidation_price(position, account, venue, marks)
@@ -243,7 +242,7 @@ def position_row(position: SimPosition, account: Account, venue: Venue, marks: M
         "leverage": account.leverage(position.symbol, position.position_side, venue.default_leverage),
         "unrealizedProfit": f"{pnl:.8f}",
         "realisedProfit": f"{position.realised:.8f}",
-        "liquidationPrice": round(liquidation, spec.price_decimals + 4) if liquidation else 0,
+        "liquidationPrice": liquidation or 0,
         "markPrice": f"{mark}",
         "positionValue": f"{size * mark:.8f}",
         "maintMargin": f"{perps.maintenance_margin(size * mark, venue.tiers):.8f}",

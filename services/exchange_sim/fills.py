@@ -132,7 +132,7 @@ def _grow(account: Account, venue: Venue, order: SimOrder, book: str, quantity: 
         position = SimPosition(next(_position_ids), order.symbol, book, 0.0, price, isolated, 0.0, time, time)
         account.positions[key] = position
     size = abs(position.quantity)
-    position.entry_price = perps.average_entry(size, position.entry_price, quantity, price)
+    position.entry_price = perps.average_entry(size, position.entry_price, quantity, price) if size else price
     position.quantity = round(position.quantity + order.sign * quantity, 12)
     if position.isolated:
         position.margin += perps.initial_margin(quantity, price, leverage)
