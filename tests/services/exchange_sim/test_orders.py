@@ -204,3 +204,18 @@ async def test_hedge_mode_holds_a_long_and_a_short_on_one_symbol(ex: ccxt.bingx)
     assert short is not None and short["contracts"] == pytest.approx(0.02)
     with pytest.raises(ccxt.InvalidOrder, match="No position to close"):
         await ex.create_order(BTC, "market", "sell", 0.01, None, {"hedged": True, "reduceOnly": True})
+
+
+async def test_cancel_several_by_id_and_close_one_position_by_its_id(ex: ccxt.bingx) -> None:
+    first = await ex.create_order(BTC, "limit", "buy", 0.01, 1_000.0)
+    second = await ex.create_order(BTC, "limit", "buy", 0.01, 1_100.0)
+    kept = await ex.create_order(BTC, "limit", "buy", 0.01, 1_200.0)
+    cancelled = await ex.cancel_orders([first["id"], second["id"]], BTC)
+    assert sorted(o["id"] for o in cancelled) == sorted([first["id"], second["id"]])
+    assert [o["id"] for o in await ex.fetch_open_orders(BTC)] == [kept["id"]]
+
+    await ex.create_order(ETH, "market", "sell", 0.5)
+    held = await position(ex, ETH)
+    assert held is not None
+    await ex.close_position(ETH, None, {"positionId": held["id"]})
+    assert await position(ex, ETH) is None

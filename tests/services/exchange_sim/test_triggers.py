@@ -143,12 +143,14 @@ async def test_attached_stop_loss_and_take_profit_protect_the_entry(
         assert order["reduceOnly"] is (not hedged)  # in hedge mode SELL on LONG only closes
         assert order["info"]["triggerOrderId"] == entry["id"]
 
-    sim.advance(HORIZON)
+    first_at = min(stop_at, target_at)
+    sim.advance(first_at - t0 + 1_000)  # just past the first of them: the other must go at once
     first_price = stop if stop_at < target_at else target
     history = {o["info"]["type"]: o for o in await ex.fetch_orders(BTC)}
     hit, other = ("STOP_MARKET", "TAKE_PROFIT_MARKET") if stop_at < target_at else ("TAKE_PROFIT_MARKET", "STOP_MARKET")
     assert history[hit]["status"] == "closed" and history[hit]["average"] == first_price
     assert history[other]["status"] == "canceled"  # the position is gone: its other guard with it
+    assert history[other]["lastUpdateTimestamp"] == history[hit]["lastUpdateTimestamp"]
     assert await ex.fetch_positions([BTC]) == [] and await ex.fetch_open_orders() == []
 
 
