@@ -31,7 +31,7 @@ and -1 for a short, ``L`` leverage.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -241,7 +241,3 @@ def exit_in_candle(side: Side, candle: Candle, stop_loss: float | None, take_pro
         return Exit(price, "take_profit")
     return None
 
-
-def legs_of(positions: Iterable[tuple[Side, float, float]]) -> list[Leg]:
-    """Legs from (side, quantity, entry) rows, dropping empty ones."""
-    return [Leg(side, quantity, entry) for side, quantity, entry in positions if quantity > 0]
