@@ -240,4 +240,3 @@ def exit_in_candle(side: Side, candle: Candle, stop_loss: float | None, take_pro
     if take_profit is not None and (price := touch_price(take_profit, candle, profit_direction)) is not None:
         return Exit(price, "take_profit")
     return None
-

@@ -231,9 +231,9 @@ def _tickers_at(market: SyntheticMarket, now_ms: int) -> dict[str, dict[str, flo
     return {spec.exchange_id: market.ticker(spec, now_ms) for spec in market.symbols}
 
 
-def path_price(knots: np.ndarray, offset_ms: int) -> float:
+def path_price(knots: np.ndarray, offset_ms: float) -> float:
     """The price ``offset_ms`` into a minute whose four knots are ``knots`` (geometric between knots)."""
-    leg = min(offset_ms // LEG_MS, 2)
+    leg = min(int(offset_ms // LEG_MS), 2)
     frac = (offset_ms - leg * LEG_MS) / LEG_MS
     start, end = float(knots[leg]), float(knots[leg + 1])
     return float(start * (end / start) ** frac)

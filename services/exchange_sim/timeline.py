@@ -39,7 +39,7 @@ class Path:
 
     def price(self, time: float) -> float:
         minute = int(time // MINUTE_MS)
-        return path_price(self.knots[minute - self.first], int(time - minute * MINUTE_MS))
+        return path_price(self.knots[minute - self.first], time - minute * MINUTE_MS)
 
     def time_of(self, level: float, start: float, end: float, p_start: float, p_end: float) -> float:
         """When the price reaches ``level`` between ``start`` and ``end`` (one monotone geometric piece)."""

@@ -194,3 +194,18 @@ async def test_cancelling_all_takes_the_triggers_too(ex: ccxt.bingx, sim: SimSer
     sim.advance(HORIZON)
     held = await position(ex, BTC)
     assert held is not None and held["contracts"] == 0.01  # nothing fired
+
+
+async def test_a_stop_limit_becomes_a_limit_when_it_fires(ex: ccxt.bingx, sim: SimServer) -> None:
+    t0 = sim.freeze(past(3, hour=1))
+    btc = spec(sim, BTC)
+    await _open_long(ex, False)
+    stop, when = _level(sim, t0, "down")
+    floor = rounded(stop * 0.99, btc)  # sells at the stop's price or better, never below the floor
+    order = await ex.create_order(BTC, "limit", "sell", 0.01, floor, {"stopLossPrice": stop, "reduceOnly": True})
+    assert order["info"]["type"] == "STOP" and order["type"] == "limit"
+    sim.advance(HORIZON)
+    filled = await ex.fetch_order(order["id"], BTC)
+    assert filled["status"] == "closed" and filled["average"] == pytest.approx(stop, rel=1e-9)
+    trade = (await ex.fetch_my_trades(BTC))[-1]
+    assert abs(trade["timestamp"] - when) <= 100 and trade["takerOrMaker"] == "taker"
