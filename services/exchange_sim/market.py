@@ -144,13 +144,16 @@ class SyntheticMarket:
         60 s into each minute. An up minute goes open -> low -> high -> close, a down minute open ->
         high -> low -> close; between knots the price moves geometrically (monotone). So the path is
         continuous, touches each 1-minute candle's high and low, and its close is the next minute's open."""
+        opens, highs, lows, closes = self._ohlc(spec, minutes)
+        up = closes >= opens
+        return np.column_stack([opens, np.where(up, lows, highs), np.where(up, highs, lows), closes])
+
+    def _ohlc(self, spec: SymbolSpec, minutes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Open, high, low and close of complete minutes: the wick stretches past the open and close."""
         opens = self.prices_at(spec, minutes)
         closes = self.prices_at(spec, minutes + 1)
         wick = 1 + uniform(self.seed, 4000 + spec.index, minutes) * spec.volatility * 0.02
-        highs = np.maximum(opens, closes) * wick
-        lows = np.minimum(opens, closes) / wick
-        up = closes >= opens
-        return np.column_stack([opens, np.where(up, lows, highs), np.where(up, highs, lows), closes])
+        return opens, np.maximum(opens, closes) * wick, np.minimum(opens, closes) / wick, closes
 
     def price_now(self, spec: SymbolSpec, now_ms: int) -> float:
         """The price on the path at ``now_ms`` (the mark price; the last trade price too)."""
@@ -166,16 +169,15 @@ class SyntheticMarket:
         starts = starts[starts <= now_ms // MINUTE_MS]
         if len(starts) == 0:
             return np.empty((0, 5))
-        knots = self.knots_at(spec, starts)
-        opens, closes = knots[:, 0], knots[:, 3].copy()
-        highs, lows = knots.max(axis=1), knots.min(axis=1)
+        opens, highs, lows, closes = self._ohlc(spec, starts)
         activity = 0.5 + uniform(self.seed, 5000 + spec.index, starts) + np.abs(np.log(closes / opens)) * 200
         volumes = spec.volume_per_minute * activity
         in_progress = starts == now_ms // MINUTE_MS
-        if in_progress.any():
+        if in_progress.any():  # the path so far: its open, the knots it has passed, the price now
             offset = now_ms % MINUTE_MS
-            reached = knots[in_progress][0][: 1 + offset // LEG_MS]
-            last = path_price(knots[in_progress][0], offset)
+            knots = self.knots(spec, now_ms // MINUTE_MS, 1)[0]
+            reached = knots[: 1 + offset // LEG_MS]
+            last = path_price(knots, offset)
             closes[in_progress] = last
             highs[in_progress] = max(float(reached.max()), last)
             lows[in_progress] = min(float(reached.min()), last)
