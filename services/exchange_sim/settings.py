@@ -19,8 +19,9 @@ class SimulatorSettings(ServiceSettings):
     sim_taker_fee: float = Field(0.0005, ge=0, le=0.05)
     sim_maker_fee: float = Field(0.0002, ge=0, le=0.05)
     sim_leverage: int = Field(5, ge=1, le=125, description="leverage of every symbol and side until set")
-    # Symbol i is listed at this time plus i days: no candle or funding rate before it.
-    sim_listed_from_ms: int = Field(1_577_836_800_000, ge=0, description="2020-01-01 00:00 UTC by default")
+    sim_listed_from_ms: int = Field(
+        1_577_836_800_000, ge=0, description="symbol i is listed at this time (ms) plus i days; nothing before it"
+    )
     sim_latency_ms: float = Field(0.0, ge=0, le=60_000)
     sim_latency_jitter_ms: float = Field(0.0, ge=0, le=60_000)
     # BingX-style budgets: public market data weighs 1 (10/s), account and order calls weigh 2 (5/s).
