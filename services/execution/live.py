@@ -22,7 +22,13 @@ from redis.asyncio import Redis
 from services.execution.checks import Plan
 from services.execution.orders import stop_order_id, take_profit_order_id
 from services.execution.venue import Fill
-from shared.errors import DuplicateOrderError, OrderNotFoundError, PermanentExchangeError, TransientExchangeError
+from shared.errors import (
+    BadRequestError,
+    DuplicateOrderError,
+    OrderNotFoundError,
+    PermanentExchangeError,
+    TransientExchangeError,
+)
 from shared.gateway import ExchangeAccount, Protection
 from shared.keys import BookKeys
 from shared.trading_state import MarginMode, Mode, Position
@@ -38,7 +44,14 @@ def _fill_of(raw: dict[str, Any]) -> Fill | None:
         return None
     price = float(raw.get("average") or raw.get("price") or 0.0)
     fee = abs(float((raw.get("fee") or {}).get("cost") or 0.0))
-    return Fill(price=price, quantity=filled, fee=fee, exchange_order_id=str(raw["id"]) if raw.get("id") else None)
+    stamp = raw.get("lastTradeTimestamp") or raw.get("timestamp")
+    return Fill(
+        price=price,
+        quantity=filled,
+        fee=fee,
+        exchange_order_id=str(raw["id"]) if raw.get("id") else None,
+        at=float(stamp) / 1000 if stamp else None,
+    )
 
 
 def _kind(order: dict[str, Any]) -> str:
@@ -88,7 +101,7 @@ class LiveVenue:
             return str(done["reason"])
         try:
             await self._set_up(symbol)
-        except PermanentExchangeError as error:
+        except (PermanentExchangeError, BadRequestError) as error:  # refused: a retry cannot mend it
             reason = f"{symbol} not traded: the exchange refused {self.leverage}x {self.margin_mode} margin ({error})"
             await self._redis.hset(  # type: ignore[misc]
                 self._keys.symbol_setup,
@@ -149,6 +162,12 @@ class LiveVenue:
             amount=position.quantity,
             reduce_only=True,
         )
+
+    async def funding(self, position: Position) -> float | None:
+        """The exchange's funding on ``position``'s symbol since it opened (its income history)."""
+        since_ms = int(position.opened_at * 1000)
+        rows = await self._account.funding_history(position.symbol, since_ms)
+        return sum(float(row.get("amount") or 0.0) for row in rows if int(row.get("timestamp") or 0) >= since_ms)
 
     # -- protection ----------------------------------------------------------------------------
 

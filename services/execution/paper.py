@@ -43,3 +43,6 @@ class PaperVenue:
 
     async def close(self, position: Position, client_order_id: str, price: float) -> Fill:
         return self._fill(price, position.quantity, buying=position.side == "short")
+
+    async def funding(self, position: Position) -> float | None:
+        return None  # paper books funding itself, as it falls due

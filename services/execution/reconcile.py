@@ -129,11 +129,15 @@ class Reconciler(Periodic):
             held = on_exchange.get((symbol, position.side))
             if held is None:
                 await self._closed_on_exchange(position)
-            elif abs(held.quantity - position.quantity) > 1e-12:
-                await ledger.put_position(position.model_copy(update={"quantity": held.quantity}))
-                await self._found(
-                    "quantity_mismatch", symbol, f"ledger {position.quantity:g}, exchange {held.quantity:g}"
-                )
+            else:
+                funded = await self._trader.sync_funding(position)
+                if held.liquidation_price != funded.liquidation_price:  # the exchange's, as margin moves
+                    funded = funded.model_copy(update={"liquidation_price": held.liquidation_price})
+                    await ledger.put_position(funded)
+                if abs(held.quantity - funded.quantity) > 1e-12:
+                    await ledger.put_position(funded.model_copy(update={"quantity": held.quantity}))
+                    detail = f"ledger {funded.quantity:g}, exchange {held.quantity:g}"
+                    await self._found("quantity_mismatch", symbol, detail)
         for (symbol, side), held in on_exchange.items():
             known = snapshot.positions.get(symbol)
             if known is None:
@@ -176,15 +180,8 @@ class Reconciler(Periodic):
         quantity = sum(float(t["amount"]) for t in fills) or position.quantity
         price = sum(float(t["price"]) * float(t["amount"]) for t in fills) / quantity if fills else position.last_price
         fees = sum(abs(float((t.get("fee") or {}).get("cost") or 0.0)) for t in fills)
-        funding = sum(
-            float(f.get("amount") or 0.0) for f in await self._account.funding_history(position.symbol, since_ms)
-        )
-        if funding != position.funding:
-            await self._trader.ledger.apply_funding(
-                position.symbol, funding - position.funding, int(time.time() * 1000)
-            )
-            position = position.model_copy(update={"funding": funding})
-        reason = self._why_closed(position, price)
+        liquidated = bool(await self._account.liquidations(position.symbol, since_ms))
+        reason = "liquidation" if liquidated else self._why_closed(position, price)
         fill = Fill(price=price, quantity=min(quantity, position.quantity), fee=fees, exchange_order_id=None)
         await self._trader.record_close(position, fill, reason)
         await self._found("closed_on_exchange", position.symbol, f"{reason} at {price:.6g}")
@@ -192,8 +189,6 @@ class Reconciler(Periodic):
     @staticmethod
     def _why_closed(position: Position, price: float) -> str:
         direction = position.direction
-        if position.liquidation_price and (price - position.liquidation_price) * direction <= 0:
-            return "liquidation"
         if position.stop_loss is not None and (price - position.stop_loss) * direction <= 0:
             return "stop-loss"
         if position.take_profit is not None and (price - position.take_profit) * direction >= 0:

@@ -23,7 +23,7 @@ from services.execution.venue import Fill, Venue
 from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.contracts import Decision, Execution
-from shared.errors import PermanentExchangeError, TransientExchangeError
+from shared.errors import BadRequestError, PermanentExchangeError, TransientExchangeError
 from shared.gateway import MarketRules
 from shared.keys import STREAM_EXECUTIONS
 from shared.trading_state import MarginMode, Order, Position, record_outcome
@@ -162,7 +162,7 @@ class Trader:
             )  # fmt: skip
             try:
                 fill = await self.venue.open(plan, pending.client_order_id)
-            except PermanentExchangeError as error:  # refused: nothing traded, the reservation is freed
+            except (PermanentExchangeError, BadRequestError) as error:  # refused: nothing traded, freed
                 order = await self.ledger.release(pending, f"refused by the exchange: {error}")
                 self._count(order, True)
                 return order
@@ -187,7 +187,7 @@ class Trader:
             take_profit=decision.take_profit,
             last_price=fill.price,
             price_at=time.time(),
-            opened_at=time.time(),
+            opened_at=fill.at or time.time(),  # the venue's time: later exchange queries are made from it
             decision_id=decision.message_id,
             client_order_id=order.client_order_id,
             signal_kind=decision.signal_kind,
@@ -212,10 +212,19 @@ class Trader:
         fill = await self.venue.close(position, client_order_id, price)
         return await self.record_close(position, fill, reason, client_order_id)
 
+    async def sync_funding(self, position: Position) -> Position:
+        """Bring the position's funding to what the venue booked (live); the position as the ledger has it."""
+        booked = await self.venue.funding(position)
+        if booked is None or abs(booked - position.funding) < 1e-9:
+            return position
+        await self.ledger.apply_funding(position.symbol, booked - position.funding, int(time.time() * 1000))
+        return position.model_copy(update={"funding": booked})
+
     async def record_close(
         self, position: Position, fill: Fill, reason: str, client_order_id: str | None = None
     ) -> bool:
         """Book a close that happened (here, or on the exchange by a stop, a target or a liquidation)."""
+        position = await self.sync_funding(position)
         order = Order(
             client_order_id=client_order_id or close_order_id(position.client_order_id),
             decision_id=position.decision_id,

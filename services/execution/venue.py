@@ -21,6 +21,7 @@ class Fill:
     quantity: float  # what was filled (a partial fill is less than asked)
     fee: float
     exchange_order_id: str | None = None
+    at: float | None = None  # when it filled, on the venue's clock (seconds); None: now
 
 
 class Venue(Protocol):
@@ -43,3 +44,6 @@ class Venue(Protocol):
 
     async def close(self, position: Position, client_order_id: str, price: float) -> Fill:
         """Close the whole position reduce-only (``price``: the latest market price, for paper fills)."""
+
+    async def funding(self, position: Position) -> float | None:
+        """Funding the venue booked on ``position`` so far (received > 0); None when the ledger keeps it."""

@@ -134,6 +134,13 @@ class ExchangeAccount:
         )
         return raw
 
+    async def liquidations(self, symbol: str, since_ms: int | None = None) -> list[dict[str, Any]]:
+        """The account's positions on ``symbol`` the exchange liquidated since ``since_ms``."""
+        raw: list[dict[str, Any]] = await self._gateway._bounded(
+            "fetch_my_liquidations", PRIVATE_WEIGHT, lambda: self._exchange.fetch_my_liquidations(symbol, since_ms)
+        )
+        return raw
+
     async def funding_history(self, symbol: str, since_ms: int | None = None) -> list[dict[str, Any]]:
         """Funding the account paid or received on ``symbol`` (amount > 0 received)."""
         raw: list[dict[str, Any]] = await self._gateway._bounded(
