@@ -50,7 +50,8 @@ class Position(BaseModel):
     signal_kind: str = ""
     fees: float = 0.0  # paid on this position so far (its opening fill)
     funding: float = 0.0  # received (+) or paid (-) while it was open
-    funded_until_ms: int = 0  # funding settled up to this time (paper)
+    funded_until_ms: int = 0  # funding settled up to this time (paper; the venue's clock)
+    checked_until_ms: int = 0  # resting levels walked through the candles up to this time (paper)
     leverage: float = Field(1.0, gt=0)
     margin_mode: MarginMode = "cross"
     margin: float = 0.0  # initial margin locked when it opened
@@ -109,9 +110,18 @@ class Order(BaseModel):
     exchange_order_id: str | None = None
     reason: str = ""
     created_at: float = Field(default_factory=time.time)
+    filled_at: float | None = None  # the venue's time of the fill (seconds)
     notional: float = 0.0  # what a pending order reserves against the exposure caps
 
-    def filled(self, *, price: float, fee: float, quantity: float, exchange_order_id: str | None = None) -> Order:
+    def filled(
+        self,
+        *,
+        price: float,
+        fee: float,
+        quantity: float,
+        exchange_order_id: str | None = None,
+        at: float | None = None,
+    ) -> Order:
         return self.model_copy(
             update={
                 "status": "filled",
@@ -119,6 +129,7 @@ class Order(BaseModel):
                 "fee": fee,
                 "quantity": quantity,
                 "exchange_order_id": exchange_order_id or self.exchange_order_id,
+                "filled_at": at,
             }
         )
 
@@ -161,6 +172,7 @@ class Trade(BaseModel):
             funding=funding,
             reason=order.reason,
             mode=order.mode,
+            at=order.filled_at or time.time(),
         )
 
 

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
+import ccxt.async_support as ccxt
 import pytest
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -292,3 +293,14 @@ def journal_service(redis_url: str, redis: Redis, tmp_path: Path) -> Iterator[Jo
     yield start
     for stack in stacks:
         stack.stop_all()
+
+
+@pytest.fixture
+async def ex(sim: SimServer) -> AsyncIterator[ccxt.bingx]:
+    """The real ccxt client on the session's simulator, with the simulator's account: the "by hand" side."""
+    client = sim.ccxt()
+    try:
+        await client.load_markets()
+        yield client
+    finally:
+        await client.close()

@@ -91,7 +91,14 @@ def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None 
         )  # fmt: skip
         venue = live
     else:
-        venue = PaperVenue(taker_fee=settings.paper_fee_rate, slippage_bps=settings.paper_slippage_bps)
+        venue = PaperVenue(
+            runtime.gateway,
+            taker_fee=settings.paper_fee_rate,
+            slippage_bps=settings.paper_slippage_bps,
+            leverage=settings.trading_leverage,
+            margin_mode=settings.trading_margin_mode,
+            price_max_age_s=settings.price_max_age_s,
+        )
     trader = Trader(
         ledger, venue, runtime.gateway, runtime.publisher,
         price_max_age_s=settings.price_max_age_s, margin_mode=settings.trading_margin_mode,

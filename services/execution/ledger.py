@@ -240,6 +240,26 @@ class Ledger:
 
         return await self._transaction((self.keys.positions, self.keys.account), body)
 
+    async def mark_checked(self, symbol: str, until_ms: int) -> None:
+        """The venue walked the position's resting levels up to ``until_ms`` (never moves back)."""
+
+        async def body(pipe: Pipeline) -> None:
+            raw = await pipe.hget(self.keys.positions, symbol)  # type: ignore[misc]
+            if not raw:
+                return
+            position = Position.model_validate_json(raw)
+            if until_ms <= position.checked_until_ms:
+                return
+            pipe.multi()  # type: ignore[no-untyped-call]
+            pipe.hset(
+                self.keys.positions,
+                symbol,
+                position.model_copy(update={"checked_until_ms": until_ms}).model_dump_json(),
+            )
+            await pipe.execute()
+
+        await self._transaction((self.keys.positions,), body)
+
     async def put_position(self, position: Position) -> None:
         """Write a position as the exchange has it (adopted, resized, protective orders placed)."""
         await self._redis.hset(self.keys.positions, position.symbol, position.model_dump_json())  # type: ignore[misc]

@@ -21,7 +21,7 @@ from redis.asyncio import Redis
 
 from services.execution.checks import Plan
 from services.execution.orders import stop_order_id, take_profit_order_id
-from services.execution.venue import Fill
+from services.execution.venue import Check, Fill
 from shared.errors import (
     BadRequestError,
     DuplicateOrderError,
@@ -29,7 +29,7 @@ from shared.errors import (
     PermanentExchangeError,
     TransientExchangeError,
 )
-from shared.gateway import ExchangeAccount, Protection
+from shared.gateway import ExchangeAccount, Protection, Quote
 from shared.keys import BookKeys
 from shared.trading_state import MarginMode, Mode, Position
 
@@ -168,6 +168,9 @@ class LiveVenue:
         since_ms = int(position.opened_at * 1000)
         rows = await self._account.funding_history(position.symbol, since_ms)
         return sum(float(row.get("amount") or 0.0) for row in rows if int(row.get("timestamp") or 0) >= since_ms)
+
+    async def check(self, position: Position, quote: Quote) -> Check:
+        return Check()  # the exchange's own orders act; reconciliation books what they did
 
     # -- protection ----------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from services.execution.checks import halt_refusal
 from services.execution.trader import Trader
 from shared import metrics
 from shared.contracts import AccountEvent, EquityFigures
+from shared.gateway import Quote
 from shared.keys import STREAM_EVENTS
 from shared.periodic import Periodic
 from shared.trading_state import Position, Snapshot, set_flag
@@ -94,18 +95,16 @@ class Protection(Periodic):
         held = (await ledger.snapshot()).positions
         prices = await self._trader.market.fresh_prices(list(held), self._price_max_age_s) if held else {}
         now = time.time()
-        self.unpriced = sorted(s for s in held if s not in prices or now - prices[s][1] > self._price_max_age_s)
+        self.unpriced = sorted(s for s in held if s not in prices or now - prices[s].read_at > self._price_max_age_s)
         UNPRICED.set(len(self.unpriced))
         if self.unpriced:
             log.error("positions without a fresh price: stops cannot be checked", extra={"symbols": self.unpriced})
-        PRICE_AGE.set(max((now - at for _, at in prices.values()), default=0.0))
-        snapshot = await ledger.mark_to_market({s: p for s, p in prices.items() if s not in self.unpriced}, now=now)
+        PRICE_AGE.set(max((now - q.read_at for q in prices.values()), default=0.0))
+        priced = {s: (q.price, q.read_at) for s, q in prices.items() if s not in self.unpriced}
+        snapshot = await ledger.mark_to_market(priced, now=now)
         closed = 0
         for symbol, position in snapshot.positions.items():
-            if symbol in self.unpriced:
-                continue
-            reason = exit_reason(position, prices[symbol][0])
-            if reason and await self._trader.close(position, prices[symbol][0], reason):
+            if symbol not in self.unpriced and await self._protect(position, prices[symbol]):
                 closed += 1
         closed += await self._halt_if_limits_reached(snapshot)
         if closed:
@@ -116,6 +115,20 @@ class Protection(Periodic):
             await self._trader.publisher.publish(STREAM_EVENTS, equity_event(snapshot, self._trader.venue.mode, now))
             self._last_equity_point = now
         return closed
+
+    async def _protect(self, position: Position, quote: Quote) -> bool:
+        """Book what the venue did since the last check (paper: resting levels, funding), then the safety
+        net: a position past its stop or target at the fresh price is closed at the market."""
+        venue, ledger = self._trader.venue, self._trader.ledger
+        check = await venue.check(position, quote)
+        for due_ms, amount in check.funding:
+            await ledger.apply_funding(position.symbol, amount, due_ms)
+        if check.triggered is not None:
+            return await self._trader.record_close(position, check.triggered.fill, check.triggered.reason)
+        if check.checked_until_ms > position.checked_until_ms:
+            await ledger.mark_checked(position.symbol, check.checked_until_ms)
+        reason = exit_reason(position, quote.price)
+        return bool(reason) and await self._trader.close(position, quote.price, reason or "")
 
     async def _halt_if_limits_reached(self, snapshot: Snapshot) -> int:
         if snapshot.halt_reason or snapshot.kill_reason:

@@ -24,7 +24,7 @@ from shared import metrics
 from shared.bus import Delivery, Publisher
 from shared.contracts import Decision, Execution
 from shared.errors import BadRequestError, PermanentExchangeError, TransientExchangeError
-from shared.gateway import MarketRules
+from shared.gateway import Candles, MarketRules, Quote
 from shared.keys import STREAM_EXECUTIONS
 from shared.trading_state import MarginMode, Order, Position, record_outcome
 
@@ -40,7 +40,11 @@ for _kind in ("open", "close"):
 class Market(Protocol):
     """Prices fresh enough to trade on, and what the exchange accepts (the gateway is one)."""
 
-    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, tuple[float, float]]: ...
+    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, Quote]: ...
+
+    async def ohlcv(self, symbol: str, timeframe: str, limit: int) -> Candles: ...
+
+    async def funding_rate_history(self, symbol: str, since_ms: int, until_ms: int) -> list[tuple[int, float]]: ...
 
     async def market_rules(self, symbol: str) -> MarketRules: ...
 
@@ -132,9 +136,9 @@ class Trader:
     async def _check_and_reserve(self, decision: Decision, client_order_id: str) -> Order:
         snapshot = await self.ledger.snapshot()
         prices = await self.market.fresh_prices([decision.symbol], self.price_max_age_s)
-        price = prices[decision.symbol][0] if decision.symbol in prices else None
+        quote = prices.get(decision.symbol)
         rules = await self.market.market_rules(decision.symbol)
-        plan = plan_entry(decision, snapshot, price, rules, self.ledger.limits, time.time())
+        plan = plan_entry(decision, snapshot, quote.price if quote else None, rules, self.ledger.limits, time.time())
         if isinstance(plan, Plan) and (why := await self.venue.prepare(decision.symbol)) is not None:
             plan = Refusal(why)
         if isinstance(plan, Refusal):
@@ -168,7 +172,11 @@ class Trader:
                 return order
             # A transient error propagates: the decision is redelivered and the order looked up first.
         order = pending.filled(
-            price=fill.price, fee=fill.fee, quantity=fill.quantity, exchange_order_id=fill.exchange_order_id
+            price=fill.price,
+            fee=fill.fee,
+            quantity=fill.quantity,
+            exchange_order_id=fill.exchange_order_id,
+            at=fill.at,
         )
         position = await self.venue.protect(self._position(decision, order, fill))
         confirmed = await self.ledger.confirm_open(order, position)
@@ -237,6 +245,7 @@ class Trader:
             fee=fill.fee,
             mode=self.venue.mode,
             exchange_order_id=fill.exchange_order_id,
+            filled_at=fill.at,
             reason=reason,
         )
         result = await self.ledger.close_position(position.symbol, order)
@@ -257,7 +266,7 @@ class Trader:
         latest = await self.market.fresh_prices(list(snapshot.positions), self.price_max_age_s)
         closed = 0
         for symbol, position in snapshot.positions.items():
-            price = latest[symbol][0] if symbol in latest else position.last_price
+            price = latest[symbol].price if symbol in latest else position.last_price
             try:
                 if await self.close(position, price, reason):
                     closed += 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from services.execution.checks import Plan
+from shared.gateway import Quote
 from shared.trading_state import Mode, Position
 
 
@@ -22,6 +23,24 @@ class Fill:
     fee: float
     exchange_order_id: str | None = None
     at: float | None = None  # when it filled, on the venue's clock (seconds); None: now
+
+
+@dataclass(frozen=True)
+class Triggered:
+    """A resting order of the venue closed the position: at ``fill``, for ``reason``."""
+
+    fill: Fill
+    reason: str  # stop-loss | take-profit | liquidation
+
+
+@dataclass(frozen=True)
+class Check:
+    """What happened on the venue to a position since the last check (paper; live, the exchange acts and
+    reconciliation books it)."""
+
+    triggered: Triggered | None = None
+    checked_until_ms: int = 0  # the venue's time up to which the position has been walked
+    funding: tuple[tuple[int, float], ...] = ()  # (funding time, amount received; negative: paid)
 
 
 class Venue(Protocol):
@@ -47,3 +66,6 @@ class Venue(Protocol):
 
     async def funding(self, position: Position) -> float | None:
         """Funding the venue booked on ``position`` so far (received > 0); None when the ledger keeps it."""
+
+    async def check(self, position: Position, quote: Quote) -> Check:
+        """What the venue did to ``position`` since its last check: resting levels that fired, funding due."""

@@ -2,7 +2,7 @@
 
 from shared.gateway.account import ExchangeAccount, Protection
 from shared.gateway.gateway import GatewayOptions, MarketDataGateway, build_exchange
-from shared.gateway.models import TIMEFRAMES, Candles, MarketRules, OrderBook, Ticker
+from shared.gateway.models import TIMEFRAMES, Candles, MarketRules, OrderBook, Quote, Ticker
 
 __all__ = [
     "TIMEFRAMES",
@@ -13,6 +13,7 @@ __all__ = [
     "MarketRules",
     "OrderBook",
     "Protection",
+    "Quote",
     "Ticker",
     "build_exchange",
 ]

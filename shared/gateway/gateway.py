@@ -41,6 +41,7 @@ from shared.gateway.models import (
     Candles,
     MarketRules,
     OrderBook,
+    Quote,
     Ticker,
     candle_rows,
 )
@@ -369,10 +370,10 @@ class MarketDataGateway:
             min_notional=float((limits.get("cost") or {}).get("min") or 0.0),
         )
 
-    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, tuple[float, float]]:
-        """``{symbol: (last price, when we read it)}`` no older than ``max_age_s``: read past the price tier
-        (whose copy may be up to its TTL old) with one batched call when the cached sweep is too old.
-        Age is measured on our clock, from the read: an exchange's timestamps may be skewed from it."""
+    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, Quote]:
+        """Last prices no older than ``max_age_s``: read past the price tier (whose copy may be up to its TTL
+        old) with one batched call when the cached sweep is too old. Age is measured on our clock, from the
+        read; each quote also carries the exchange's time (market time, which a simulator may move)."""
         entry = await self.cache.peek(Tier.PRICE, "tickers:all") if self.options.use_cache else None
         now = time.time()
         if entry is not None and now - entry.fetched_at <= max_age_s:
@@ -384,11 +385,12 @@ class MarketDataGateway:
             if self.options.use_cache:
                 await self.cache.put(Tier.PRICE, "tickers:all", rows)
         wanted = set(symbols)
-        prices: dict[str, tuple[float, float]] = {}
+        prices: dict[str, Quote] = {}
         for row in rows:
             ticker = Ticker.from_row(row)
             if ticker.symbol in wanted and ticker.last:
-                prices[ticker.symbol] = (ticker.last, fetched_at)
+                exchange_ms = ticker.timestamp or int(fetched_at * 1000)
+                prices[ticker.symbol] = Quote(ticker.last, fetched_at, exchange_ms)
         return prices
 
     async def funding_rate(self, symbol: str) -> dict[str, Any]:

@@ -77,6 +77,15 @@ class OrderBook:
 
 
 @dataclass(frozen=True)
+class Quote:
+    """A last price, when we read it (our clock: its age) and the exchange's time for it (market time)."""
+
+    price: float
+    read_at: float
+    exchange_ms: int
+
+
+@dataclass(frozen=True)
 class MarketRules:
     """What the exchange accepts for a symbol, from its market listing."""
 

@@ -6,7 +6,6 @@ liquidation happens where and when the market says, never by luck.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import ccxt.async_support as ccxt
@@ -46,14 +45,6 @@ class Live:
         return self.trader.ledger
 
 
-@pytest.fixture
-async def ex(sim: SimServer) -> AsyncIterator[ccxt.bingx]:
-    client = sim.ccxt()
-    await client.load_markets()
-    yield client
-    await client.close()
-
-
 async def start_live(
     make_gateway: GatewayFactory,
     redis: Redis,
@@ -78,7 +69,7 @@ async def start_live(
 
 
 async def decision_at_market(live: Live, symbol: str = BTC, side: str = "long", notional: float = 600.0) -> Decision:
-    price = (await live.gateway.fresh_prices([symbol], 5))[symbol][0]
+    price = (await live.gateway.fresh_prices([symbol], 5))[symbol].price
     sign = 1 if side == "long" else -1
     return Decision(
         analysis_id=f"a-{symbol}-{side}", opportunity_id="o1", symbol=symbol, action="open", side=side,

@@ -19,7 +19,7 @@ from services.execution.trader import Trader
 from services.execution.venue import Fill
 from shared.bus import Delivery, Publisher
 from shared.contracts import AccountEvent, Decision, Execution
-from shared.gateway import MarketRules
+from shared.gateway import Candles, MarketRules, Quote
 from shared.keys import KILL_SWITCH, PAPER_BOOK, STREAM_EVENTS, STREAM_EXECUTIONS, book_keys, live_book
 from shared.messages import decode
 from shared.redis_client import create_redis
@@ -32,27 +32,35 @@ PAPER = book_keys(PAPER_BOOK)
 
 
 class Market:
-    """A price table the test moves by hand, with one set of market rules (the service uses the gateway)."""
+    """A price table the test moves by hand, with one set of market rules and no candle history (the
+    service uses the gateway; tests/services/execution/test_paper.py runs paper on the simulator's market)."""
 
     def __init__(self, rules: MarketRules | None = None, **prices: float) -> None:
         self.table = {k.replace("_", "/") + ":USDT": v for k, v in prices.items()}
         self.rules = rules or MarketRules(amount_step=1e-6, min_quantity=1e-6, min_notional=2.0)
         self.age_s = 0.0
 
-    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, tuple[float, float]]:
+    async def fresh_prices(self, symbols: Sequence[str], max_age_s: float) -> dict[str, Quote]:
         if self.age_s > max_age_s:
             return {}
-        return {s: (self.table[s], time.time() - self.age_s) for s in symbols if s in self.table}
+        at = time.time() - self.age_s
+        return {s: Quote(self.table[s], at, int(at * 1000)) for s in symbols if s in self.table}
 
     async def market_rules(self, symbol: str) -> MarketRules:
         return self.rules
+
+    async def ohlcv(self, symbol: str, timeframe: str, limit: int) -> Candles:
+        return ()
+
+    async def funding_rate_history(self, symbol: str, since_ms: int, until_ms: int) -> list[tuple[int, float]]:
+        return []
 
 
 class CountingVenue(PaperVenue):
     """The paper venue, counting what reaches it: a refused decision must send nothing."""
 
-    def __init__(self) -> None:
-        super().__init__(taker_fee=0.001, slippage_bps=10)
+    def __init__(self, market: Market, leverage: float) -> None:
+        super().__init__(market, taker_fee=0.001, slippage_bps=10, leverage=leverage)
         self.sent: list[str] = []
 
     async def open(self, plan: Plan, client_order_id: str) -> Fill:
@@ -73,8 +81,9 @@ def decision(symbol: str = BTC, side: str | None = "long", qty: float = 0.1, **e
 
 
 def make_trader(redis: Redis, market: Market, limits: Limits | None = None, book: str = PAPER_BOOK) -> Trader:
-    ledger = Ledger(redis, book_keys(book), start_balance=10_000, limits=limits or Limits(leverage=5))
-    return Trader(ledger, CountingVenue(), market, Publisher(redis, maxlen=1000))
+    limits = limits or Limits(leverage=5)
+    ledger = Ledger(redis, book_keys(book), start_balance=10_000, limits=limits)
+    return Trader(ledger, CountingVenue(market, limits.leverage), market, Publisher(redis, maxlen=1000))
 
 
 def sent(trader: Trader) -> list[str]:
