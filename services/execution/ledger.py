@@ -14,6 +14,7 @@ left by a crash is resolved by looking it up on the exchange (reconciliation).
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,7 +40,12 @@ from shared.trading_state import (
 )
 
 MAX_CONFLICT_RETRIES = 50
-SEND_LEASE_MS = 60_000  # longer than any exchange call: a live holder always finishes within it
+SEND_LEASE_MS = 5_000  # renewed while the order is being sent: a crashed sender frees it within this
+# Delete or extend the sending lease only while it is still ours (the holder's token fences it).
+_RELEASE_IF_OURS = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0"
+_RENEW_IF_OURS = (
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0"
+)
 MAX_DISCREPANCIES_KEPT = 1_000
 T = TypeVar("T")
 
@@ -71,6 +77,8 @@ class Ledger:
         self.keys = keys
         self.start_balance = start_balance
         self.limits = limits or Limits()
+        self._release_if_ours = redis.register_script(_RELEASE_IF_OURS)
+        self._renew_if_ours = redis.register_script(_RENEW_IF_OURS)
 
     @property
     def redis(self) -> Redis:
@@ -172,13 +180,21 @@ class Ledger:
 
         return await self._transaction((self.keys.orders, self.keys.account), body)
 
-    async def claim_send(self, client_order_id: str) -> bool:
-        """One handler at a time sends a reserved order (a lease, so a crashed holder frees it)."""
-        key = f"{self.keys.reservations}:sending:{client_order_id}"
-        return bool(await self._redis.set(key, b"1", px=SEND_LEASE_MS, nx=True))
+    def _sending(self, client_order_id: str) -> str:
+        return f"{self.keys.reservations}:sending:{client_order_id}"
 
-    async def end_send(self, client_order_id: str) -> None:
-        await self._redis.delete(f"{self.keys.reservations}:sending:{client_order_id}")
+    async def claim_send(self, client_order_id: str) -> str | None:
+        """One handler at a time sends a reserved order: a short lease (its token, or None when another
+        handler holds it) that the holder renews while it sends, so a crashed holder frees it quickly."""
+        token = uuid.uuid4().hex
+        claimed = await self._redis.set(self._sending(client_order_id), token, px=SEND_LEASE_MS, nx=True)
+        return token if claimed else None
+
+    async def renew_send(self, client_order_id: str, token: str) -> bool:
+        return bool(await self._renew_if_ours(keys=[self._sending(client_order_id)], args=[token, SEND_LEASE_MS]))
+
+    async def end_send(self, client_order_id: str, token: str) -> None:
+        await self._release_if_ours(keys=[self._sending(client_order_id)], args=[token])
 
     async def release(self, order: Order, reason: str) -> Order:
         """The reserved order was not filled: record why, and free what it reserved."""

@@ -30,6 +30,7 @@ from shared.trading_state import MarginMode, Order, Position, record_outcome
 
 log = logging.getLogger(__name__)
 SEND_WAIT_S = 30.0  # how long a duplicate handler waits for the one sending the order
+SEND_LEASE_RENEW_S = 1.0  # the sender renews its 5 s lease this often
 ORDERS = Counter(metrics.name("orders_total"), "Orders by kind, outcome and mode", ["kind", "outcome", "mode"])
 for _kind in ("open", "close"):
     for _outcome in ("filled", "rejected"):
@@ -100,23 +101,38 @@ class Trader:
         await self.publisher.publish(STREAM_EXECUTIONS, execution_event(order, decision))
 
     async def _send_once(self, decision: Decision, pending: Order) -> Order:
-        """Send a reserved order unless another handler (a replica, a concurrent redelivery) is sending it;
-        then wait for its outcome instead of sending twice."""
-        if await self.ledger.claim_send(pending.client_order_id):
-            try:
-                current = await self.ledger.order(pending.client_order_id)  # the last holder may have finished
-                if current is not None and current.status != "pending":
-                    return current
-                return await self._send(decision, pending)
-            finally:
-                await self.ledger.end_send(pending.client_order_id)
+        """Send a reserved order unless another handler (a replica, a concurrent redelivery) is sending it:
+        then wait for its outcome, or for its lease to lapse (that handler died) and send it ourselves."""
         deadline = time.monotonic() + SEND_WAIT_S
         while time.monotonic() < deadline:
             current = await self.ledger.order(pending.client_order_id)
             if current is not None and current.status != "pending":
                 return current
+            token = await self.ledger.claim_send(pending.client_order_id)
+            if token is not None:
+                return await self._send_leased(decision, pending, token)
             await asyncio.sleep(0.05)
         raise TransientExchangeError(f"order {pending.client_order_id} is still being placed elsewhere; retried later")
+
+    async def _send_leased(self, decision: Decision, pending: Order, token: str) -> Order:
+        cid = pending.client_order_id
+
+        async def keep_lease() -> None:
+            while True:
+                await asyncio.sleep(SEND_LEASE_RENEW_S)
+                if not await self.ledger.renew_send(cid, token):
+                    return
+
+        renewing = asyncio.create_task(keep_lease())
+        try:
+            current = await self.ledger.order(cid)  # the last holder may have finished meanwhile
+            if current is not None and current.status != "pending":
+                return current
+            return await self._send(decision, pending)
+        finally:
+            renewing.cancel()
+            await asyncio.gather(renewing, return_exceptions=True)
+            await self.ledger.end_send(cid, token)
 
     def _order(self, decision: Decision, client_order_id: str, **values: object) -> Order:
         assert decision.side is not None

@@ -29,6 +29,7 @@ from shared.keys import (
     STREAM_DEADLETTER,
     STREAM_DECISIONS,
     STREAM_OPPORTUNITIES,
+    BookKeys,
     book_keys,
 )
 from shared.messages import decode
@@ -111,13 +112,21 @@ class Figures:
 
 
 async def account_for_everything(
-    redis: Redis, sent: set[str], *, expected_dead: Iterable[str] = (), max_positions: int | None = None
+    redis: Redis,
+    sent: set[str],
+    *,
+    expected_dead: Iterable[str] = (),
+    max_positions: int | None = None,
+    book: BookKeys = PAPER,
 ) -> Figures:
-    """Every opportunity traded, refused with a reason, or dead-lettered with an expected reason; none twice."""
+    """Every opportunity traded, refused with a reason, or dead-lettered with an expected reason; none twice;
+    no order left pending."""
     analyses = [decode(f, Analysis) for _, f in await redis.xrange(STREAM_ANALYSES)]
     decisions = [decode(f, Decision) for _, f in await redis.xrange(STREAM_DECISIONS)]
     dead = {_dead_message_id(f): f[b"reason"].decode() for _, f in await redis.xrange(STREAM_DEADLETTER)}
-    orders = [Order.model_validate_json(raw) for raw in (await redis.hgetall(PAPER.orders)).values()]
+    orders = [Order.model_validate_json(raw) for raw in (await redis.hgetall(book.orders)).values()]
+    assert not [o for o in orders if o.status == "pending"], "an order left pending (reserved, never resolved)"
+    assert await redis.hlen(book.reservations) == 0
 
     allowed = tuple(expected_dead)
     unexpected = {mid: why for mid, why in dead.items() if not any(text in why for text in allowed)}
@@ -140,7 +149,7 @@ async def account_for_everything(
     assert max(per_opportunity.values(), default=0) <= 1, per_opportunity.most_common(3)
     filled_open = [o for o in orders if o.kind == "open" and o.status == "filled"]
     closed = sum(1 for o in orders if o.kind == "close" and o.status == "filled")
-    positions = await redis.hlen(PAPER.positions)
+    positions = await redis.hlen(book.positions)
     assert positions == len(filled_open) - closed  # one position per filled opening order, no more
     if max_positions is not None:
         assert positions <= max_positions, f"{positions} positions open, the cap is {max_positions}"
