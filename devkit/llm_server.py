@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from devkit.net import free_port
+from devkit.threaded import ThreadedServer
 
 Responder = Callable[[str, str], dict[str, Any]]
 
@@ -41,21 +38,18 @@ def trading_responder(system: str, user: str) -> dict[str, Any]:
     }
 
 
-class LlmServer:
+class LlmServer(ThreadedServer):
     def __init__(self, responder: Responder = trading_responder) -> None:
-        self.port = free_port()
         self.mode = "valid"
         self.slow_s = 3.0
         self.responder = responder
         self.requests: list[dict[str, Any]] = []
         self.authorizations: list[str | None] = []
-        self.app = self._build()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(self._build(), name="LLM test server")
 
     @property
     def url(self) -> str:
+        """The base URL an OpenAI-compatible client takes (LLM_BASE_URL)."""
         return f"http://127.0.0.1:{self.port}/v1"
 
     def _build(self) -> FastAPI:
@@ -81,16 +75,3 @@ class LlmServer:
             return JSONResponse({"choices": [{"message": {"role": "assistant", "content": content}}], "usage": usage})
 
         return app
-
-    def start(self) -> LlmServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("LLM test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

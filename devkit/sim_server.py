@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
 import ccxt.async_support as ccxt
 import httpx
-import uvicorn
 
 from devkit.net import free_port
+from devkit.threaded import ThreadedServer
 from services.exchange_sim.app import build_app
 from services.exchange_sim.market import SyntheticMarket
 from services.exchange_sim.settings import SimulatorSettings
@@ -19,35 +17,15 @@ from shared.gateway.gateway import ccxt_urls
 ADMIN_TOKEN = "sim-admin-token"
 
 
-class SimServer:
+class SimServer(ThreadedServer):
     def __init__(self, **settings: Any) -> None:
-        self.port = free_port()
-        self.settings = SimulatorSettings(port=self.port, admin_token=ADMIN_TOKEN, **settings)
-        self.app = build_app(self.settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        port = free_port()
+        self.settings = SimulatorSettings(port=port, admin_token=ADMIN_TOKEN, **settings)
+        super().__init__(build_app(self.settings), port=port, name="simulator")
 
     @property
     def api_url(self) -> str:
         return f"{self.url}/openApi"
-
-    def start(self) -> SimServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("simulator did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
     def admin(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}

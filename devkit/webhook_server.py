@@ -6,26 +6,19 @@ POST (title, message, type). ``failing = True`` makes it answer 500, like a noti
 
 from __future__ import annotations
 
-import threading
-import time
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from devkit.net import free_port
+from devkit.threaded import ThreadedServer
 
 
-class WebhookServer:
+class WebhookServer(ThreadedServer):
     def __init__(self) -> None:
-        self.port = free_port()
         self.received: list[dict[str, Any]] = []
         self.failing = False
-        self.app = self._build()
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        super().__init__(self._build(), name="webhook test server")
 
     @property
     def url(self) -> str:
@@ -46,16 +39,3 @@ class WebhookServer:
             return JSONResponse({"ok": True})
 
         return app
-
-    def start(self) -> WebhookServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("webhook test server did not start")
-            time.sleep(0.02)
-        return self
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)

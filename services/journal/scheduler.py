@@ -4,14 +4,11 @@ run each of them once."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import dataclasses
 import time
 from typing import Any
 
-from arq import Worker, cron
-from arq.connections import ArqRedis, create_pool
+from arq import cron
 from redis.asyncio import Redis
 
 from services.journal.notifier import Notifier
@@ -19,7 +16,7 @@ from services.journal.retention import run_retention
 from services.journal.settings import JournalSettings
 from services.journal.store import JournalStore
 from services.journal.summary import previous_day, summarise, summary_note
-from shared.jobs import arq_settings
+from shared.jobs import JobWorker
 
 QUEUE = "tp:arq:journal"
 
@@ -46,46 +43,18 @@ async def daily_summary(ctx: dict[str, Any]) -> str:
     return await notifier.send(summary_note(summary))
 
 
-class Scheduler:
-    name = "journal-scheduler"
-
+class Scheduler(JobWorker):
     def __init__(self, settings: JournalSettings, *, store: JournalStore, redis: Redis, notifier: Notifier) -> None:
-        self._settings = settings
-        self._ctx: dict[str, Any] = {"settings": settings, "store": store, "redis": redis, "notifier": notifier}
-        self._pool: ArqRedis | None = None
-        self._worker: Worker | None = None
-        self._task: asyncio.Task[None] | None = None
-
-    def _cron_jobs(self) -> list[Any]:
-        jobs = [cron(retention, minute=self._settings.retention_minute, run_at_startup=True, timeout=3600)]
-        if self._settings.notify_daily_summary_hour >= 0:
-            jobs.append(cron(daily_summary, hour=self._settings.notify_daily_summary_hour, minute=5, timeout=300))
-        return jobs
-
-    async def start(self) -> None:
-        self._pool = await create_pool(arq_settings(self._settings))
-        self._worker = Worker(
+        jobs = [cron(retention, minute=settings.retention_minute, run_at_startup=True, timeout=3600)]
+        if settings.notify_daily_summary_hour >= 0:
+            jobs.append(cron(daily_summary, hour=settings.notify_daily_summary_hour, minute=5, timeout=300))
+        super().__init__(
+            settings,
+            "journal-scheduler",
+            queue=QUEUE,
             functions=[retention, daily_summary],
-            cron_jobs=self._cron_jobs(),
-            queue_name=QUEUE,
-            redis_pool=self._pool,
-            ctx=self._ctx,
-            handle_signals=False,
+            cron_jobs=jobs,
+            ctx={"settings": settings, "store": store, "redis": redis, "notifier": notifier},
             max_jobs=2,
             poll_delay=0.5,
-            log_results=False,
         )
-        self._task = asyncio.create_task(self._worker.async_run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._worker is not None:
-            await self._worker.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-        if self._pool is not None:
-            await self._pool.aclose()
-
-    async def ready(self) -> str | None:
-        return None if self._task is not None and not self._task.done() else "scheduler not running"
