@@ -112,7 +112,7 @@ async def test_l1_is_bounded_lru(redis: Redis) -> None:
     for i in range(8):
         await cache.put(Tier.PRICE, f"k{i}", i)
     assert (await cache.stats())["l1_evictions"] == 3
-    assert cache._l1_count(Tier.PRICE) == 5
+    assert cache.l1.count(Tier.PRICE) == 5
 
 
 async def test_concurrent_callers_in_one_process_share_one_fetch(cache: TieredCache) -> None:

@@ -1,0 +1,88 @@
+"""What the cache stores and how it is configured: tiers, their policies, and one stored entry."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from enum import StrEnum
+from typing import Any
+
+import orjson
+
+from shared.settings import ServiceSettings
+
+
+class Tier(StrEnum):
+    PRICE = "price"
+    OHLCV = "ohlcv"
+    MARKET = "market"
+    TECHNICAL = "technical"
+    GLOBAL = "global"
+
+
+@dataclass(frozen=True)
+class TierPolicy:
+    fresh_s: float
+    stale_s: float
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    tiers: dict[Tier, TierPolicy]
+    prefix: str = "tp"
+    l1_max_entries: int = 10_000
+    l1_ttl_s: float = 2.0
+    lock_ttl_s: float = 10.0
+
+    @classmethod
+    def from_settings(cls, settings: ServiceSettings) -> CacheConfig:
+        fresh = {
+            Tier.PRICE: settings.cache_ttl_price_s,
+            Tier.OHLCV: settings.cache_ttl_ohlcv_s,
+            Tier.MARKET: settings.cache_ttl_market_s,
+            Tier.TECHNICAL: settings.cache_ttl_technical_s,
+            Tier.GLOBAL: settings.cache_ttl_global_s,
+        }
+        return cls(
+            tiers={tier: TierPolicy(ttl, ttl * settings.cache_stale_factor) for tier, ttl in fresh.items()},
+            prefix=settings.cache_key_prefix,
+            l1_max_entries=settings.cache_l1_max_entries,
+            l1_ttl_s=settings.cache_l1_ttl_s,
+            lock_ttl_s=settings.cache_lock_ttl_s,
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One cached value, stored as the compact JSON array ``[fresh_until_ms, fetched_at_ms, value]``."""
+
+    fresh_until: float
+    fetched_at: float
+    value: Any
+
+    def is_fresh(self, now: float) -> bool:
+        return now < self.fresh_until
+
+    def encode(self) -> bytes:
+        return orjson.dumps([int(self.fresh_until * 1000), int(self.fetched_at * 1000), self.value])
+
+    @classmethod
+    def decode(cls, raw: bytes) -> Entry:
+        fresh_ms, fetched_ms, value = orjson.loads(raw)
+        return cls(fresh_ms / 1000, fetched_ms / 1000, value)
+
+
+# Turns a loaded value into the form kept in L1 and returned (once per load, not once per read).
+Shape = Callable[[Any], Any]
+
+
+def as_is(value: Any) -> Any:
+    return value
+
+
+def shaped(entry: Entry, shape: Shape) -> Entry:
+    return entry if shape is as_is else replace(entry, value=shape(entry.value))
+
+
+def symbol_part(symbol: str | None) -> str:
+    return symbol if symbol else "_"
