@@ -7,6 +7,7 @@ TradepipeError
 │   └── UnknownMessageVersion
 ├── CacheError
 │   └── UpstreamUnavailable      the fetch failed and there is no copy to serve
+│       └── UpstreamSlow         no answer within the caller's wait (the fetch goes on; its answer is cached)
 └── ExchangeError
     ├── TransientExchangeError   worth a retry: timeouts, 5xx, rate limits
     │   └── CircuitOpenError     the breaker is open: failing fast without calling the exchange
@@ -41,6 +42,10 @@ class CacheError(TradepipeError):
 
 
 class UpstreamUnavailable(CacheError):
+    pass
+
+
+class UpstreamSlow(UpstreamUnavailable):
     pass
 
 

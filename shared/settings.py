@@ -43,7 +43,9 @@ class ServiceSettings(BaseSettings):
     cache_stale_factor: float = Field(10.0, ge=0, le=1_000)
     cache_l1_max_entries: int = Field(10_000, ge=0, le=10_000_000)
     cache_l1_ttl_s: float = Field(10.0, ge=0, le=3_600)
-    cache_lock_ttl_s: float = Field(10.0, gt=0, le=600)
+    # The fill lock is a lease renewed while the fetch runs: a dead holder costs waiters at most this long.
+    cache_lock_ttl_s: float = Field(2.0, ge=0.1, le=600)
+    cache_fill_wait_s: float = Field(30.0, gt=0, le=600)  # longest a caller waits for another process's fill
     cache_key_prefix: str = Field("tp", pattern=r"^[A-Za-z0-9_.-]+$")
 
     # Streams: batch, concurrency, reclaim and dead-letter thresholds, approximate trimming.

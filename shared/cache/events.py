@@ -57,6 +57,10 @@ class CacheEvents:
             del self._signals[key]
         return signal.failure
 
+    def waiting(self, key: str) -> bool:
+        """Whether a caller of this process is waiting for ``key``'s fill now."""
+        return key in self._signals
+
     async def publish_invalidation(self, tier: str | None, symbol: str | None) -> None:
         event = {"op": "invalidate", "tier": tier, "symbol": symbol}
         await self._redis.publish(self.channel, orjson.dumps(event))

@@ -32,7 +32,8 @@ class CacheConfig:
     prefix: str = "tp"
     l1_max_entries: int = 10_000
     l1_ttl_s: float = 2.0
-    lock_ttl_s: float = 10.0
+    lock_ttl_s: float = 2.0  # the fill lock's lease, renewed while the fetch runs
+    fill_wait_s: float = 30.0  # the longest a caller waits for another holder's fill
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings) -> CacheConfig:
@@ -49,6 +50,7 @@ class CacheConfig:
             l1_max_entries=settings.cache_l1_max_entries,
             l1_ttl_s=settings.cache_l1_ttl_s,
             lock_ttl_s=settings.cache_lock_ttl_s,
+            fill_wait_s=settings.cache_fill_wait_s,
         )
 
 

@@ -25,12 +25,13 @@ L1_EVICTIONS = Counter(metrics.name("cache_l1_evictions_total"), "Entries pushed
 
 # Outcomes recorded per level. "l1": hit | miss | join (another coroutine here loaded it).
 # "redis": hit | stale (stale copy served) | join (another process filled it) | fill (we called upstream) |
-#          error (our upstream call failed) | join_failed (the process we waited on failed).
+#          error (our upstream call failed) | join_failed (the holder we waited on failed, or was too slow) |
+#          late (we hold the lock but stopped waiting for our fetch: it goes on in the background).
 LEVEL_L1 = "l1"
 LEVEL_REDIS = "redis"
 OUTCOMES_BY_LEVEL = {
     LEVEL_L1: ("hit", "miss", "join"),
-    LEVEL_REDIS: ("hit", "stale", "join", "fill", "error", "join_failed"),
+    LEVEL_REDIS: ("hit", "stale", "join", "fill", "error", "join_failed", "late"),
 }
 ENTRY_SCAN_LIMIT = 200_000
 

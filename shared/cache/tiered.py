@@ -44,8 +44,8 @@ class TieredCache:
         self._clock = clock
         self.l1 = L1(config.l1_max_entries, config.l1_ttl_s, clock)
         self._stats = CacheStats(redis, config.prefix)
-        self._events = CacheEvents(redis, config.prefix, self.l1)
-        self._read = ReadPath(redis, config, clock, self.l1, self._stats, self._events)
+        self.events = CacheEvents(redis, config.prefix, self.l1)
+        self._read = ReadPath(redis, config, clock, self.l1, self._stats, self.events)
         self._loading: dict[str, asyncio.Future[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
@@ -59,12 +59,15 @@ class TieredCache:
         *,
         symbol: str | None = None,
         shape: Shape | None = None,
+        wait_s: float | None = None,
     ) -> Any:
         """The value of ``key`` in ``tier``, calling ``fetch`` only when no process holds a usable copy.
 
         ``shape`` turns a loaded value into the form kept in L1 and returned, once per load rather
         than once per read (the gateway keeps candle rows as tuples: immutable, and untracked by the
         garbage collector, whose full passes over lists of lists stalled services for 100 ms).
+        ``wait_s`` bounds the caller's wait: past it, the stale copy or :class:`UpstreamSlow`, while the
+        fetch goes on holding the lock and stores its answer for the next reader.
         """
         redis_key = self.redis_key(tier, key, symbol)
         item = self.l1.get(redis_key)
@@ -79,7 +82,7 @@ class TieredCache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[redis_key] = future
         try:
-            value = await self._read.load(tier, redis_key, symbol_part(symbol), fetch, shape or as_is)
+            value = await self._read.load(tier, redis_key, symbol_part(symbol), fetch, shape or as_is, wait_s)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # joiners get it; nobody else needs to retrieve it
@@ -118,7 +121,7 @@ class TieredCache:
                 batch.clear()
         if batch:
             deleted += await self._redis.unlink(*batch)
-        await self._events.publish_invalidation(tier.value if tier else None, symbol)
+        await self.events.publish_invalidation(tier.value if tier else None, symbol)
         return deleted
 
     def redis_key(self, tier: Tier, key: str, symbol: str | None = None) -> str:
@@ -163,23 +166,24 @@ class TieredCache:
 
     async def start(self) -> None:
         self._tasks = [
-            asyncio.create_task(self._events.listen(), name="cache-events"),
+            asyncio.create_task(self.events.listen(), name="cache-events"),
             asyncio.create_task(self._flush_periodically(), name="cache-stats-flush"),
         ]
         # Wait briefly for the subscription so fills right after start wake our waiters.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._events.listening.wait(), 2.0)
+            await asyncio.wait_for(self.events.listening.wait(), 2.0)
 
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        await self._read.close()
         with contextlib.suppress(*RETRYABLE_ERRORS):
             await self.flush_stats()
 
     async def ready(self) -> str | None:
-        return None if self._events.listening.is_set() else "cache event subscription not established"
+        return None if self.events.listening.is_set() else "cache event subscription not established"
 
     async def _flush_periodically(self) -> None:
         while True:

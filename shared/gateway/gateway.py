@@ -29,10 +29,10 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 
 from shared import metrics
 from shared.cache import Shape, Tier, TieredCache
-from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError
+from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError, UpstreamSlow
 from shared.gateway.account import ExchangeAccount
 from shared.gateway.breaker import CircuitBreaker
-from shared.gateway.deadline import Deadlines, SlowExchangeError
+from shared.gateway.deadline import DEADLINE_PASSED, SlowExchangeError
 from shared.gateway.errors import map_error, outcome_of
 from shared.gateway.models import (
     MAX_OHLCV_LIMIT,
@@ -140,7 +140,7 @@ class MarketDataGateway:
         self._retries = settings.exchange_retries
         self._concurrency = asyncio.Semaphore(settings.exchange_max_concurrency)
         self._markets_lock = asyncio.Lock()
-        self._deadlines = Deadlines(settings.exchange_read_deadline_s)
+        self._read_deadline_s = settings.exchange_read_deadline_s
         self.account = ExchangeAccount(self)  # the private endpoints: live trading only
 
     @staticmethod
@@ -156,7 +156,6 @@ class MarketDataGateway:
         return self._account_id(self.settings)
 
     async def close(self) -> None:
-        await self._deadlines.close()
         await self.exchange.close()
 
     # -- upstream calls ------------------------------------------------------------------------
@@ -211,10 +210,11 @@ class MarketDataGateway:
     async def _bounded(self, endpoint: str, weight: float, fn: Callable[[], Awaitable[T]]) -> T:
         """An uncached read: its caller waits at most the read deadline, then gets a clear error."""
         try:
-            return await asyncio.wait_for(self._call(endpoint, weight, fn), self._deadlines.deadline_s)
+            return await asyncio.wait_for(self._call(endpoint, weight, fn), self._read_deadline_s)
         except TimeoutError:
+            DEADLINE_PASSED.inc()
             raise SlowExchangeError(
-                f"{endpoint}: the exchange did not answer within {self._deadlines.deadline_s:g} s"
+                f"{endpoint}: the exchange did not answer within {self._read_deadline_s:g} s"
             ) from None
 
     async def _cached(
@@ -231,17 +231,22 @@ class MarketDataGateway:
             return await fetch()
         called = False
 
-        async def store(value: Any) -> None:
-            await self.cache.put(tier, key, value, symbol=symbol)
-
         async def counted() -> Any:
-            # Past the read deadline the caller gets the stale copy (or a clear error) at once; the fetch
-            # goes on and its late answer is stored for the next reader.
             nonlocal called
             called = True
-            return await self._deadlines.run(self.cache.redis_key(tier, key, symbol), fetch, store)
+            return await fetch()
 
-        value = await self.cache.get_or_fetch(tier, key, counted, symbol=symbol, shape=shape)
+        # Past the read deadline the caller gets the stale copy (or a clear error) at once; the fetch goes
+        # on holding the key's lock, and its late answer is stored for the next reader.
+        try:
+            value = await self.cache.get_or_fetch(
+                tier, key, counted, symbol=symbol, shape=shape, wait_s=self._read_deadline_s
+            )
+        except UpstreamSlow as slow:
+            DEADLINE_PASSED.inc()
+            raise SlowExchangeError(
+                f"the exchange did not answer within {self._read_deadline_s:g} s (the call goes on in the background)"
+            ) from slow
         if not called:
             CALLS_SAVED.labels(kind).inc()
         return value

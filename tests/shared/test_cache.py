@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import orjson
@@ -12,37 +11,15 @@ from redis.asyncio import Redis
 
 from devkit import stampede
 from devkit.waits import eventually, gone
+from shared import keys
 from shared.cache import CacheConfig, Entry, Tier, TieredCache, TierPolicy
 from shared.errors import UpstreamUnavailable
 from shared.settings import ServiceSettings
+from tests.helpers.cache import FakeClock, GatedUpstream, Upstream, make_config
 
 
-class FakeClock:
-    """Cache time under the test's control (Redis TTLs still run on the wall clock)."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
-
-
-class Upstream:
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.calls = 0
-        self.delay_s = delay_s
-        self.failing: Exception | None = None
-
-    async def fetch(self, value: object) -> object:
-        self.calls += 1
-        await asyncio.sleep(self.delay_s)
-        if self.failing is not None:
-            raise self.failing
-        return value
-
-
-def make_config(fresh_s: float = 30.0, stale_s: float = 300.0, l1_ttl_s: float = 2.0) -> CacheConfig:
-    return CacheConfig(tiers={t: TierPolicy(fresh_s, stale_s) for t in Tier}, l1_ttl_s=l1_ttl_s, lock_ttl_s=2.0)
+def lock_key(cache: TieredCache, key: str, tier: Tier = Tier.PRICE) -> str:
+    return keys.cache_lock(cache.config.prefix, tier.value, cache.redis_key(tier, key))
 
 
 @pytest.fixture
@@ -148,29 +125,31 @@ async def test_upstream_error_without_stale_copy_reaches_the_caller(cache: Tiere
 async def test_stale_while_revalidate_serves_stale_to_others(redis: Redis, clock: FakeClock) -> None:
     first = TieredCache(redis, make_config(), clock=clock)
     second = TieredCache(redis, make_config(), clock=clock)
-    await second.start()
     await first.get_or_fetch(Tier.PRICE, "k", lambda: Upstream().fetch("v1"))
     clock.now += 40
-    slow = Upstream(delay_s=0.3)
+    slow = GatedUpstream()
     refreshing = asyncio.create_task(first.get_or_fetch(Tier.PRICE, "k", lambda: slow.fetch("v2")))
-    await asyncio.sleep(0.1)
-    started = time.perf_counter()
+    await eventually(lambda: redis.exists(lock_key(first, "k")), what="the refresh holds the lock")
+    # Served while the refresh is still held at the gate: the stale copy, at once.
     assert await second.get_or_fetch(Tier.PRICE, "k", lambda: slow.fetch("v3")) == "v1"
-    assert time.perf_counter() - started < 0.2  # served at once, not after the refresh
+    assert not refreshing.done()
+    slow.gate.set()
     assert await refreshing == "v2"
     assert slow.calls == 1
     assert second.local_stats()["price"]["redis"] == {"stale": 1}
-    await second.stop()
 
 
 async def test_waiters_in_other_process_get_the_leaders_result(redis: Redis) -> None:
     leader = TieredCache(redis, make_config())
     follower = TieredCache(redis, make_config())
     await follower.start()
-    slow = Upstream(delay_s=0.2)
+    slow = GatedUpstream()
     first = asyncio.create_task(leader.get_or_fetch(Tier.OHLCV, "k", lambda: slow.fetch([1, 2, 3])))
-    await asyncio.sleep(0.05)
-    assert await follower.get_or_fetch(Tier.OHLCV, "k", lambda: slow.fetch("never")) == [1, 2, 3]
+    await eventually(lambda: redis.exists(lock_key(leader, "k", Tier.OHLCV)), what="the leader holds the lock")
+    following = asyncio.create_task(follower.get_or_fetch(Tier.OHLCV, "k", lambda: slow.fetch("never")))
+    await eventually(lambda: follower.events.waiting(follower.redis_key(Tier.OHLCV, "k")), what="follower waits")
+    slow.gate.set()
+    assert await following == [1, 2, 3]
     assert await first == [1, 2, 3]
     assert slow.calls == 1
     assert follower.local_stats()["ohlcv"]["redis"] == {"join": 1}
@@ -181,12 +160,15 @@ async def test_waiters_learn_of_the_leaders_failure(redis: Redis) -> None:
     leader = TieredCache(redis, make_config())
     follower = TieredCache(redis, make_config())
     await follower.start()
-    failing = Upstream(delay_s=0.2)
+    failing = GatedUpstream()
     failing.failing = TimeoutError("exchange timeout")
     first = asyncio.create_task(leader.get_or_fetch(Tier.OHLCV, "k", lambda: failing.fetch(1)))
-    await asyncio.sleep(0.05)
+    await eventually(lambda: redis.exists(lock_key(leader, "k", Tier.OHLCV)), what="the leader holds the lock")
+    following = asyncio.create_task(follower.get_or_fetch(Tier.OHLCV, "k", lambda: failing.fetch(1)))
+    await eventually(lambda: follower.events.waiting(follower.redis_key(Tier.OHLCV, "k")), what="follower waits")
+    failing.gate.set()
     with pytest.raises(UpstreamUnavailable, match="exchange timeout"):
-        await follower.get_or_fetch(Tier.OHLCV, "k", lambda: failing.fetch(1))
+        await following
     with pytest.raises(TimeoutError):
         await first
     assert failing.calls == 1
