@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     redis_pool_timeout_s: float = Field(10.0, gt=0, le=300)  # wait for a free pooled connection
 
     # Cache tiers: fresh TTL in seconds, and how long a stale copy is kept after it (multiple of fresh TTL).
+    # The gateway's candle series are fresh until their candle closes; their tier's TTL sets the stale window.
     cache_ttl_price_s: float = Field(30, gt=0, le=86_400)
     cache_ttl_ohlcv_s: float = Field(300, gt=0, le=86_400)
     cache_ttl_market_s: float = Field(120, gt=0, le=86_400)
@@ -47,6 +48,8 @@ class ServiceSettings(BaseSettings):
     cache_lock_ttl_s: float = Field(2.0, ge=0.1, le=600)
     cache_fill_wait_s: float = Field(30.0, gt=0, le=600)  # longest a caller waits for another process's fill
     cache_key_prefix: str = Field("tp", pattern=r"^[A-Za-z0-9_.-]+$")
+    # A candle series is fresh until its candle in progress closes, plus this (exchange lag, clock skew).
+    cache_candle_grace_s: float = Field(2.0, ge=0, le=3_600)
 
     # Streams: batch, concurrency, reclaim and dead-letter thresholds, approximate trimming.
     stream_batch_size: int = Field(32, ge=1, le=10_000)

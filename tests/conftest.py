@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -121,10 +122,13 @@ GatewayFactory = Callable[..., MarketDataGateway]
 
 @pytest.fixture
 async def make_gateway(sim: SimServer, redis: Redis, redis_url: str) -> AsyncIterator[GatewayFactory]:
-    """Gateways on the simulator and the test Redis, with settings overridable per call; closed after."""
+    """Gateways on the simulator and the test Redis, with settings (and the cache's clock) overridable per
+    call; closed after."""
     made: list[tuple[MarketDataGateway, TieredCache]] = []
 
-    def factory(options: GatewayOptions | None = None, **overrides: object) -> MarketDataGateway:
+    def factory(
+        options: GatewayOptions | None = None, *, clock: Callable[[], float] = time.time, **overrides: object
+    ) -> MarketDataGateway:
         values: dict[str, object] = {
             "redis_url": redis_url,
             "exchange_base_url": sim.api_url,
@@ -136,7 +140,7 @@ async def make_gateway(sim: SimServer, redis: Redis, redis_url: str) -> AsyncIte
         }
         values.update(overrides)
         settings = ServiceSettings(**values)  # type: ignore[arg-type]
-        cache = TieredCache(redis, CacheConfig.from_settings(settings))
+        cache = TieredCache(redis, CacheConfig.from_settings(settings), clock=clock)
         gateway = MarketDataGateway(settings, redis, cache, options=options)
         made.append((gateway, cache))
         return gateway

@@ -39,7 +39,8 @@ def low_hit_rate(figures: Figures, limits: Thresholds) -> Alert | None:
         "cache_hit_rate_low",
         "warning",
         f"cache hit rate {overall['hit_rate']:.0%} is below {limits.hit_rate_below:.0%}",
-        "raise CACHE_TTL_OHLCV_S / CACHE_TTL_TECHNICAL_S, or check that scout's prefetch runs",
+        "raise CACHE_TTL_PRICE_S / CACHE_TTL_TECHNICAL_S (candles stay fresh until their close), "
+        "or check that scout's prefetch runs",
     )
 
 

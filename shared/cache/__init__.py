@@ -19,7 +19,7 @@ Modules: ``model`` (tiers, config, entry), ``l1``, ``read_path`` (Redis, lock, w
 ``lock``, ``events`` (pub/sub: fills and invalidation), ``stats``, ``tiered`` (the public TieredCache).
 """
 
-from shared.cache.model import CacheConfig, Entry, Shape, Tier, TierPolicy
+from shared.cache.model import CacheConfig, Entry, FreshUntil, Refresh, Shape, Tier, TierPolicy
 from shared.cache.tiered import TieredCache
 
-__all__ = ["CacheConfig", "Entry", "Shape", "Tier", "TierPolicy", "TieredCache"]
+__all__ = ["CacheConfig", "Entry", "FreshUntil", "Refresh", "Shape", "Tier", "TierPolicy", "TieredCache"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -80,6 +80,28 @@ Shape = Callable[[Any], Any]
 
 def as_is(value: Any) -> Any:
     return value
+
+
+Fetch = Callable[[], Awaitable[Any]]
+# Given the stale value and the time now, the new value: e.g. only the candles that closed since, merged.
+Refresh = Callable[[Any, float], Awaitable[Any]]
+# Given a new value and the time now, until when it is fresh: e.g. its last candle's close.
+FreshUntil = Callable[[Any, float], float]
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a key's value comes from, and how long a loaded value stays fresh."""
+
+    fetch: Fetch
+    shape: Shape = as_is
+    refresh: Refresh | None = None  # used instead of ``fetch`` when a stale copy exists
+    fresh_until: FreshUntil | None = None  # default: the tier's fresh TTL
+
+    async def load(self, stale: Entry | None, now: float) -> Any:
+        if stale is not None and self.refresh is not None:
+            return await self.refresh(stale.value, now)
+        return await self.fetch()
 
 
 def shaped(entry: Entry, shape: Shape) -> Entry:

@@ -21,7 +21,7 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from redis.asyncio import Redis
@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 from shared.cache.events import CacheEvents, fill_event, release_event
 from shared.cache.l1 import L1
 from shared.cache.lock import FillLock, LockScripts
-from shared.cache.model import CacheConfig, Entry, Shape, Tier, shaped
+from shared.cache.model import CacheConfig, Entry, FreshUntil, Shape, Source, Tier, shaped
 from shared.cache.stats import LEVEL_REDIS, CacheStats
 from shared.errors import UpstreamSlow, UpstreamUnavailable
 from shared.redis_client import RETRYABLE_ERRORS
@@ -37,7 +37,6 @@ from shared.redis_client import RETRYABLE_ERRORS
 log = logging.getLogger(__name__)
 
 POLL_INTERVAL_S = 0.05
-Fetch = Callable[[], Awaitable[Any]]
 
 
 class ReadPath:
@@ -59,15 +58,13 @@ class ReadPath:
         self._scripts = LockScripts(redis)
         self._background: set[asyncio.Task[Entry]] = set()  # fills whose caller stopped waiting
 
-    async def load(
-        self, tier: Tier, redis_key: str, symbol: str, fetch: Fetch, shape: Shape, wait_s: float | None
-    ) -> Any:
+    async def load(self, tier: Tier, redis_key: str, symbol: str, source: Source, wait_s: float | None) -> Any:
         until = time.monotonic() + (math.inf if wait_s is None else wait_s)
         raw = await self._redis.get(redis_key)
         if raw is not None:
             current = Entry.decode(raw)
             if current.is_fresh(self._clock()):
-                return self._hit(tier, redis_key, symbol, current, "hit", shape)
+                return self._hit(tier, redis_key, symbol, current, "hit", source.shape)
         give_up = min(until, time.monotonic() + self._config.fill_wait_s)
         while True:
             lock = FillLock(
@@ -78,12 +75,12 @@ class ReadPath:
             if entry is not None and entry.is_fresh(self._clock()):
                 if acquired:
                     await lock.release(release_event(redis_key, None))
-                return self._hit(tier, redis_key, symbol, entry, "join", shape)
+                return self._hit(tier, redis_key, symbol, entry, "join", source.shape)
             if acquired:
-                return await self._fill(tier, redis_key, symbol, lock, fetch, shape, stale=entry, until=until)
+                return await self._fill(tier, redis_key, symbol, lock, source, stale=entry, until=until)
             if entry is not None:
                 # Someone else refreshes it: serve the stale copy now rather than wait.
-                return self._hit(tier, redis_key, symbol, entry, "stale", shape)
+                return self._hit(tier, redis_key, symbol, entry, "stale", source.shape)
             remaining = give_up - time.monotonic()
             if remaining <= 0:
                 self._stats.record(tier, LEVEL_REDIS, "join_failed")
@@ -93,13 +90,14 @@ class ReadPath:
                 self._stats.record(tier, LEVEL_REDIS, "join_failed")
                 raise UpstreamUnavailable(f"upstream failed for {redis_key}: {failure}")
 
-    def new_entry(self, tier: Tier, value: Any) -> Entry:
+    def new_entry(self, tier: Tier, value: Any, fresh_until: FreshUntil | None = None) -> Entry:
         now = self._clock()
-        return Entry(now + self._config.tiers[tier].fresh_s, now, value)
+        until = fresh_until(value, now) if fresh_until is not None else now + self._config.tiers[tier].fresh_s
+        return Entry(until, now, value)
 
-    def ttl_ms(self, tier: Tier) -> int:
-        policy = self._config.tiers[tier]
-        return max(1, int((policy.fresh_s + policy.stale_s) * 1000))
+    def ttl_ms(self, tier: Tier, entry: Entry) -> int:
+        """The Redis TTL: what is left of the fresh window, then the tier's stale window."""
+        return max(1, int((entry.fresh_until - entry.fetched_at + self._config.tiers[tier].stale_s) * 1000))
 
     async def close(self) -> None:
         """Cancel the fills still running in the background (each releases its lock)."""
@@ -120,13 +118,12 @@ class ReadPath:
         redis_key: str,
         symbol: str,
         lock: FillLock,
-        fetch: Fetch,
-        shape: Shape,
+        source: Source,
         *,
         stale: Entry | None,
         until: float,
     ) -> Any:
-        filling = asyncio.create_task(self._fetch_and_store(tier, lock, fetch, failure_is_news=stale is None))
+        filling = asyncio.create_task(self._fetch_and_store(tier, lock, source, stale))
         try:
             await asyncio.wait({filling}, timeout=None if until == math.inf else max(0.0, until - time.monotonic()))
         except BaseException:  # we were cancelled: so is the fill, which frees the lock for a waiter
@@ -136,7 +133,7 @@ class ReadPath:
             self._let_finish(filling)
             if stale is not None:
                 self._stats.record(tier, LEVEL_REDIS, "stale")
-                return shape(stale.value)
+                return source.shape(stale.value)
             self._stats.record(tier, LEVEL_REDIS, "late")
             raise UpstreamSlow(f"no answer for {redis_key} in time; the fetch goes on and its answer will be cached")
         try:
@@ -146,20 +143,20 @@ class ReadPath:
                 raise
             log.info("upstream failed, serving stale copy", extra={"key": redis_key, "error": repr(error)[:300]})
             self._stats.record(tier, LEVEL_REDIS, "stale")
-            return shape(stale.value)
-        entry = shaped(entry, shape)
+            return source.shape(stale.value)
+        entry = shaped(entry, source.shape)
         self._l1.put(redis_key, entry, tier, symbol)
         return entry.value
 
-    async def _fetch_and_store(self, tier: Tier, lock: FillLock, fetch: Fetch, *, failure_is_news: bool) -> Entry:
+    async def _fetch_and_store(self, tier: Tier, lock: FillLock, source: Source, stale: Entry | None) -> Entry:
         """Call the upstream holding the lock (lease renewed), write the entry and release the lock."""
         try:
             async with lock.kept_alive():
-                value = await fetch()
+                value = await source.load(stale, self._clock())
         except Exception as error:
             self._stats.record(tier, LEVEL_REDIS, "error")
             # Waiters hear of the failure only when they have no stale copy to fall back on.
-            reason = f"{type(error).__name__}: {error}"[:300] if failure_is_news else None
+            reason = f"{type(error).__name__}: {error}"[:300] if stale is None else None
             with contextlib.suppress(*RETRYABLE_ERRORS):
                 await lock.release(release_event(lock.entry_key, reason))
             raise
@@ -168,8 +165,8 @@ class ReadPath:
             with contextlib.suppress(*RETRYABLE_ERRORS):
                 await lock.release(release_event(lock.entry_key, None))
             raise
-        entry = self.new_entry(tier, value)
-        await lock.fill(entry.encode(), self.ttl_ms(tier), fill_event(lock.entry_key))
+        entry = self.new_entry(tier, value, source.fresh_until)
+        await lock.fill(entry.encode(), self.ttl_ms(tier, entry), fill_event(lock.entry_key))
         self._stats.record(tier, LEVEL_REDIS, "fill")
         return entry
 

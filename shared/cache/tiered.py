@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 from shared import keys
 from shared.cache.events import CacheEvents
 from shared.cache.l1 import L1
-from shared.cache.model import CacheConfig, Entry, Shape, Tier, as_is, symbol_part
+from shared.cache.model import CacheConfig, Entry, FreshUntil, Refresh, Shape, Source, Tier, as_is, symbol_part
 from shared.cache.read_path import ReadPath
 from shared.cache.stats import LEVEL_L1, CacheStats, overall, tier_summary
 from shared.redis_client import RETRYABLE_ERRORS
@@ -60,6 +60,8 @@ class TieredCache:
         symbol: str | None = None,
         shape: Shape | None = None,
         wait_s: float | None = None,
+        refresh: Refresh | None = None,
+        fresh_until: FreshUntil | None = None,
     ) -> Any:
         """The value of ``key`` in ``tier``, calling ``fetch`` only when no process holds a usable copy.
 
@@ -67,7 +69,9 @@ class TieredCache:
         than once per read (the gateway keeps candle rows as tuples: immutable, and untracked by the
         garbage collector, whose full passes over lists of lists stalled services for 100 ms).
         ``wait_s`` bounds the caller's wait: past it, the stale copy or :class:`UpstreamSlow`, while the
-        fetch goes on holding the lock and stores its answer for the next reader.
+        fetch goes on holding the lock and stores its answer for the next reader. ``refresh`` replaces
+        ``fetch`` when a stale copy exists (given its value: e.g. fetch only the candles since), and
+        ``fresh_until`` says until when a loaded value is fresh (default: the tier's TTL).
         """
         redis_key = self.redis_key(tier, key, symbol)
         item = self.l1.get(redis_key)
@@ -82,7 +86,8 @@ class TieredCache:
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._loading[redis_key] = future
         try:
-            value = await self._read.load(tier, redis_key, symbol_part(symbol), fetch, shape or as_is, wait_s)
+            source = Source(fetch, shape or as_is, refresh, fresh_until)
+            value = await self._read.load(tier, redis_key, symbol_part(symbol), source, wait_s)
         except BaseException as error:
             future.set_exception(error)
             future.exception()  # joiners get it; nobody else needs to retrieve it
@@ -102,7 +107,7 @@ class TieredCache:
         """Store a value obtained elsewhere (e.g. one batched call that answers many keys)."""
         redis_key = self.redis_key(tier, key, symbol)
         entry = self._read.new_entry(tier, value)
-        await self._redis.set(redis_key, entry.encode(), px=self._read.ttl_ms(tier))
+        await self._redis.set(redis_key, entry.encode(), px=self._read.ttl_ms(tier, entry))
         self.l1.put(redis_key, entry, tier, symbol_part(symbol))
 
     async def invalidate(self, *, tier: Tier | None = None, symbol: str | None = None) -> int:

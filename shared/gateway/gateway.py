@@ -28,7 +28,7 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from shared import metrics
-from shared.cache import Shape, Tier, TieredCache
+from shared.cache import FreshUntil, Refresh, Shape, Tier, TieredCache
 from shared.errors import BadRequestError, CircuitOpenError, TransientExchangeError, UpstreamSlow
 from shared.gateway.account import ExchangeAccount
 from shared.gateway.breaker import CircuitBreaker
@@ -37,13 +37,16 @@ from shared.gateway.errors import map_error, outcome_of
 from shared.gateway.models import (
     MAX_OHLCV_LIMIT,
     PUBLIC_WEIGHT,
+    TIMEFRAME_MS,
     TIMEFRAMES,
     Candles,
     MarketRules,
     OrderBook,
     Quote,
     Ticker,
+    candle_close,
     candle_rows,
+    merge_candles,
 )
 from shared.gateway.ratelimit import DistributedRateLimiter
 from shared.settings import ServiceSettings
@@ -142,6 +145,7 @@ class MarketDataGateway:
         self._markets_lock = asyncio.Lock()
         self._read_deadline_s = settings.exchange_read_deadline_s
         self.account = ExchangeAccount(self)  # the private endpoints: live trading only
+        self._candle_grace_s = settings.cache_candle_grace_s
 
     @staticmethod
     def _account_id(settings: ServiceSettings) -> str:
@@ -226,6 +230,8 @@ class MarketDataGateway:
         kind: str,
         symbol: str | None = None,
         shape: Shape | None = None,
+        refresh: Refresh | None = None,
+        fresh_until: FreshUntil | None = None,
     ) -> Any:
         if not self.options.use_cache:
             return await fetch()
@@ -236,11 +242,24 @@ class MarketDataGateway:
             called = True
             return await fetch()
 
+        async def counted_refresh(stale: Any, now: float) -> Any:
+            nonlocal called
+            called = True
+            assert refresh is not None
+            return await refresh(stale, now)
+
         # Past the read deadline the caller gets the stale copy (or a clear error) at once; the fetch goes
         # on holding the key's lock, and its late answer is stored for the next reader.
         try:
             value = await self.cache.get_or_fetch(
-                tier, key, counted, symbol=symbol, shape=shape, wait_s=self._read_deadline_s
+                tier,
+                key,
+                counted,
+                symbol=symbol,
+                shape=shape,
+                wait_s=self._read_deadline_s,
+                refresh=counted_refresh if refresh is not None else None,
+                fresh_until=fresh_until,
             )
         except UpstreamSlow as slow:
             DEADLINE_PASSED.inc()
@@ -325,20 +344,62 @@ class MarketDataGateway:
             raise BadRequestError(f"limit {limit} out of range 1..{MAX_OHLCV_LIMIT}")
 
     async def ohlcv(self, symbol: str, timeframe: str, limit: int) -> Candles:
-        """The last ``limit`` candles, oldest first, as compact rows [ts, o, h, l, c, v]."""
+        """The last ``limit`` candles, oldest first, as compact rows [ts, o, h, l, c, v].
+
+        Optimised, one cached series per (symbol, timeframe) serves every limit up to its window; it stays
+        fresh until its candle in progress closes (plus a grace), and is then brought up to date with
+        only the candles since, merged into the stale copy.
+        """
         self.validate_ohlcv(timeframe, limit)
         await self._check_symbol(symbol)
-        window = max(limit, OHLCV_WINDOW) if self.options.use_cache else limit
+        if not self.options.use_cache:
+            return candle_rows(await self._fetch_ohlcv(symbol, timeframe, limit=limit))
+        window = max(limit, OHLCV_WINDOW)
+        step_ms = TIMEFRAME_MS[timeframe]
 
         async def fetch() -> Candles:
-            rows = await self._call(
-                "fetch_ohlcv", PUBLIC_WEIGHT, lambda: self.exchange.fetch_ohlcv(symbol, timeframe, limit=window)
-            )
-            return candle_rows(rows)
+            return candle_rows(await self._fetch_ohlcv(symbol, timeframe, limit=window))
 
-        key = f"{timeframe}:{window}"
-        candles: Candles = await self._cached(Tier.OHLCV, key, fetch, kind="ohlcv", symbol=symbol, shape=candle_rows)
+        async def refresh(stale: list[list[float]], now: float) -> Sequence[Sequence[float]]:
+            return await self._candles_since(symbol, timeframe, window, stale, now)
+
+        def fresh_until(rows: Sequence[Sequence[float]], now: float) -> float:
+            return candle_close(rows, step_ms, now) + self._candle_grace_s
+
+        candles: Candles = await self._cached(
+            Tier.OHLCV,
+            f"{timeframe}:{window}",
+            fetch,
+            kind="ohlcv",
+            symbol=symbol,
+            shape=candle_rows,
+            refresh=refresh,
+            fresh_until=fresh_until,
+        )
         return candles[-limit:]
+
+    async def _fetch_ohlcv(
+        self, symbol: str, timeframe: str, *, limit: int, since: int | None = None
+    ) -> list[list[float]]:
+        rows: list[list[float]] = await self._call(
+            "fetch_ohlcv", PUBLIC_WEIGHT, lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since, limit)
+        )
+        return rows
+
+    async def _candles_since(
+        self, symbol: str, timeframe: str, window: int, stale: list[list[float]], now: float
+    ) -> Sequence[Sequence[float]]:
+        """The stale series brought up to date with one call for the candles from its last one on."""
+        step_ms = TIMEFRAME_MS[timeframe]
+        last_open = int(stale[-1][0]) if stale else None
+        # The candle that was in progress, those that opened since, and one more for clocks apart.
+        missing = window if last_open is None else max(2, int((now * 1000 - last_open) // step_ms) + 2)
+        if last_open is not None and missing < window:
+            new = await self._fetch_ohlcv(symbol, timeframe, limit=missing, since=last_open)
+            merged = merge_candles(stale, new, window)
+            if merged is not None:
+                return merged
+        return await self._fetch_ohlcv(symbol, timeframe, limit=window)  # too far behind, or a gap: all again
 
     async def ohlcv_many(self, symbols: Sequence[str], timeframe: str, limit: int) -> dict[str, Candles]:
         """Candles for many symbols; concurrency bounded by the gateway's semaphore and the budget."""

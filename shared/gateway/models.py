@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import astuple, dataclass
 from typing import Any
 
 PUBLIC_WEIGHT, PRIVATE_WEIGHT = 1.0, 2.0  # request weights as BingX counts them
 TIMEFRAMES = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "3d", "1w", "1M")
 MAX_OHLCV_LIMIT = 1440
+_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10_080, "M": 28 * 1440}  # a month: its shortest, so never late
+TIMEFRAME_MS = {tf: int(tf[:-1]) * _MINUTES[tf[-1]] * 60_000 for tf in TIMEFRAMES}
 
 # [ts_ms, open, high, low, close, volume], oldest first. Tuples: a cached series is shared by every
 # reader of the process (nobody may change it), and tuples of floats are not tracked by the garbage
@@ -19,6 +21,35 @@ Candles = tuple[tuple[float, ...], ...]
 
 def candle_rows(rows: Iterable[Iterable[Any]]) -> Candles:
     return tuple(tuple(float(v) for v in row) for row in rows)
+
+
+def candle_close(rows: Sequence[Sequence[float]], step_ms: int, now: float) -> float:
+    """When the series goes out of date: the close of its candle in progress (its last row), in seconds.
+
+    When its last candle has already closed by our clock (a market without trades, or clocks apart), the
+    next close on our clock's candle grid, at most an hour away (months are not a fixed grid).
+    """
+    now_ms = now * 1000
+    if rows and rows[-1][0] + step_ms > now_ms:
+        return (rows[-1][0] + step_ms) / 1000
+    return min((now_ms // step_ms + 1) * step_ms / 1000, now + 3600)
+
+
+def merge_candles(
+    old: Sequence[Sequence[float]], new: Sequence[Sequence[float]], window: int
+) -> list[Sequence[float]] | None:
+    """``old`` brought up to date by ``new`` (fetched since old's last candle), the last ``window`` rows.
+
+    ``new`` replaces every old row from its first candle on (old's last candle was still in progress).
+    None when ``new`` starts after old's last candle: candles in between are missing.
+    """
+    if not new:
+        return list(old[-window:])
+    first = new[0][0]
+    if old and first > old[-1][0]:
+        return None
+    kept = [row for row in old if row[0] < first]
+    return [*kept, *new][-window:]
 
 
 def _num(value: Any) -> float | None:

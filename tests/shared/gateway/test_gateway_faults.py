@@ -15,6 +15,7 @@ from shared.errors import CircuitOpenError, TransientExchangeError
 from shared.gateway import MarketDataGateway
 from shared.gateway.deadline import SlowExchangeError
 from tests.conftest import GatewayFactory as Factory
+from tests.helpers.cache import FakeClock
 
 BTC = "BTC/USDT:USDT"
 KLINES = "/openApi/swap/v3/quote/klines"
@@ -69,11 +70,10 @@ async def test_a_cancelled_trial_is_handed_back(make_gateway: Factory, sim: SimS
 
 
 async def test_a_slow_exchange_gets_the_stale_copy_within_the_deadline(make_gateway: Factory, sim: SimServer) -> None:
-    gateway = make_gateway(
-        exchange_read_deadline_s=0.5, cache_ttl_ohlcv_s=0.2, cache_stale_factor=1000, exchange_retries=0
-    )
+    clock = FakeClock()
+    gateway = make_gateway(clock=clock, exchange_read_deadline_s=0.5, cache_stale_factor=1000, exchange_retries=0)
     before = await gateway.ohlcv(BTC, "1h", 20)
-    await asyncio.sleep(0.3)  # past the fresh window: the next read goes upstream
+    clock.now += 3600  # past the close of the candle in progress: the next read goes upstream
     sim.admin("PUT", "/latency", json={"latency_ms": 30_000})
     started = time.monotonic()
     assert await gateway.ohlcv(BTC, "1h", 20) == before  # the stale copy, without waiting 30 s
