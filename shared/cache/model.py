@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -105,7 +105,7 @@ class Source:
 
 
 def shaped(entry: Entry, shape: Shape) -> Entry:
-    return entry if shape is as_is else replace(entry, value=shape(entry.value))
+    return entry if shape is as_is else Entry(entry.fresh_until, entry.fetched_at, shape(entry.value))
 
 
 def symbol_part(symbol: str | None) -> str:

@@ -82,9 +82,9 @@ async def test_a_4h_series_is_not_refetched_within_its_candle_and_once_after_the
     after = await gateway.ohlcv(BTC, "4h", 200)
     assert await other.ohlcv(BTC, "4h", 200) == after
     assert sim.requests(KLINES) == 2  # refetched once, for every reader of every process
-    assert spy.calls == [(None, 300), (CANDLE, 2)]  # then only the candle that closed and the new one
+    assert spy.calls == [(None, 200), (CANDLE, 2)]  # then only the candle that closed and the new one
     assert after[-1][0] == CANDLE + H4
-    assert after == (await _from_the_exchange(sim, "4h", 300))[-200:]  # the merge is what a full fetch gives
+    assert after == await _from_the_exchange(sim, "4h", 200)  # the merge is what a full fetch gives
 
 
 async def test_many_closed_candles_are_caught_up_in_one_call(make_gateway: Factory, sim: SimServer) -> None:
@@ -94,9 +94,9 @@ async def test_many_closed_candles_are_caught_up_in_one_call(make_gateway: Facto
     spy = OhlcvSpy(gateway)
     await gateway.ohlcv(BTC, "15m", 50)
     clock.set(CANDLE + 7 * 900_000 + 120_000)  # seven 15m candles later
-    merged = await gateway.ohlcv(BTC, "15m", 300)
+    merged = await gateway.ohlcv(BTC, "15m", 200)
     assert spy.calls[-1] == (CANDLE, 8)  # the one that was in progress, six closed since, the new one
-    assert merged == await _from_the_exchange(sim, "15m", 300)
+    assert merged == await _from_the_exchange(sim, "15m", 200)
 
 
 async def test_a_series_too_far_behind_is_fetched_whole(make_gateway: Factory, sim: SimServer) -> None:

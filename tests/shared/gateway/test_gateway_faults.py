@@ -92,7 +92,7 @@ async def test_with_nothing_cached_a_slow_read_fails_clearly_and_its_late_answer
     with pytest.raises(SlowExchangeError, match=r"did not answer within 0\.3 s"):
         await gateway.ohlcv(BTC, "4h", 10)
     assert time.monotonic() - started < 1.4  # well before the exchange's own answer
-    key = "4h:300"
+    key = "4h:200"
     assert await eventually(lambda: gateway.cache.peek(Tier.OHLCV, key, symbol=BTC), 20)  # stored when it came
     sim.admin("PUT", "/latency", json={"latency_ms": 0})
     assert len(await gateway.ohlcv(BTC, "4h", 10)) == 10
