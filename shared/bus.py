@@ -36,7 +36,7 @@ from prometheus_client import Counter, Gauge, Histogram
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from shared import keys, metrics
+from shared import keys, metrics, outbox
 from shared.errors import BadRequestError, MessageError, PermanentExchangeError
 from shared.messages import M, StreamFields, StreamMessage, decode, encode
 from shared.redis_client import RETRYABLE_ERRORS
@@ -111,9 +111,23 @@ class ConsumerConfig:
         return cls(**values)  # type: ignore[arg-type]
 
 
+_published_children: dict[str, Counter] = {}
+
+
+def count_published(stream: str) -> None:
+    child = _published_children.get(stream)
+    if child is None:
+        child = _published_children[stream] = PUBLISHED.labels(stream)
+    child.inc()
+
+
 class Publisher:
     """Adds messages to streams, trimming each to about ``maxlen`` entries, except the journaled ones: the
-    journal service trims those below what it has stored, so a length cap never drops an unstored entry."""
+    journal service trims those below what it has stored, so a length cap never drops an unstored entry.
+
+    Inside a consumer's handler, the entry is held and sent with the handler's ack (see
+    :mod:`shared.outbox`); its id is not known yet then, and ``""`` is returned.
+    """
 
     def __init__(self, redis: Redis, *, maxlen: int) -> None:
         self._redis = redis
@@ -121,8 +135,12 @@ class Publisher:
 
     async def publish(self, stream: str, message: StreamMessage) -> str:
         maxlen = None if stream in keys.JOURNALED_STREAMS else self._maxlen
+        held = outbox.current()
+        if held is not None:
+            held.append(outbox.HeldEntry(stream, encode(message), maxlen))
+            return ""
         entry_id = await self._redis.xadd(stream, encode(message), maxlen=maxlen, approximate=True)  # type: ignore[arg-type]
-        PUBLISHED.labels(stream).inc()
+        count_published(stream)
         return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
 
@@ -166,12 +184,13 @@ class StreamConsumer(Generic[M]):
         self._next_claim = 0.0
         self._beat = time.monotonic()  # last loop iteration, for liveness
         self._labels = (stream, group)
-        # Create every series at zero now, so dashboards and alerts see them before the first event.
-        for outcome in ("ok", "error", "deadletter"):
-            MESSAGES.labels(stream, group, outcome)
+        # Every series exists at zero from now, so dashboards and alerts see them before the first event;
+        # the per-message ones are looked up once (a labels() lookup per message cost as much as the ack).
+        self._outcomes = {outcome: MESSAGES.labels(stream, group, outcome) for outcome in ("ok", "error", "deadletter")}
         for metric in (RECLAIMED, PENDING, LAG, REDIS_ERRORS):
             metric.labels(stream, group)
-        HANDLER_SECONDS.labels(stream, group)
+        self._handler_seconds = HANDLER_SECONDS.labels(stream, group)
+        self._acks = outbox.AckBatcher(redis, stream, group, count_published)
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -319,29 +338,25 @@ class StreamConsumer(Generic[M]):
             return
         started = time.perf_counter()
         try:
-            await self._handler(message, Delivery(self.stream, self.group, entry_id, deliveries))
+            with outbox.holding() as held:  # what the handler publishes is sent with its ack
+                await self._handler(message, Delivery(self.stream, self.group, entry_id, deliveries))
         except PERMANENT_ERRORS as error:
             await self._dead_letter_quietly(entry_id, fields, f"permanent: {type(error).__name__}: {error}", deliveries)
             return
         except Exception as error:
-            # Left pending on purpose: it is retried when reclaimed, and dead-lettered past max_deliveries.
-            MESSAGES.labels(*self._labels, "error").inc()
+            # Left pending on purpose (its publishes dropped): it is retried when reclaimed, and
+            # dead-lettered past max_deliveries.
+            self._outcomes["error"].inc()
             log.exception(
                 "handler failed", extra={"stream": self.stream, "entry_id": entry_id, "deliveries": deliveries}
             )
             await self._remember_error(entry_id, error)
             return
         finally:
-            HANDLER_SECONDS.labels(*self._labels).observe(time.perf_counter() - started)
-        await self._ack(entry_id)
-        MESSAGES.labels(*self._labels, "ok").inc()
-
-    async def _ack(self, entry_id: str) -> None:
+            self._handler_seconds.observe(time.perf_counter() - started)
         # An ack lost to a Redis blip only means a redelivery later; handlers are idempotent.
-        try:
-            await self._redis.xack(self.stream, self.group, entry_id)
-        except RETRYABLE_ERRORS:
-            log.warning("ack failed; the entry will be redelivered", extra={"entry_id": entry_id})
+        if await self._acks.ack(entry_id, held):
+            self._outcomes["ok"].inc()
 
     async def _remember_error(self, entry_id: str, error: Exception) -> None:
         key = _last_error_key(self.stream, self.group)
@@ -377,7 +392,7 @@ class StreamConsumer(Generic[M]):
             pipe.xack(self.stream, self.group, entry_id)
             pipe.hdel(_last_error_key(self.stream, self.group), entry_id)
             await pipe.execute()
-        MESSAGES.labels(*self._labels, "deadletter").inc()
+        self._outcomes["deadletter"].inc()
         log.warning("entry dead-lettered", extra={"stream": self.stream, "entry_id": entry_id, "reason": reason[:300]})
 
     # -- groups and shutdown -------------------------------------------------------------------------
