@@ -46,9 +46,15 @@ class Ia1Worker:
         self._llm = llm
 
     async def fetch_candles(self, symbol: str) -> dict[str, Rows]:
-        timeframes = self.analyst.config.timeframes
-        rows = await asyncio.gather(*(self._gateway.ohlcv(symbol, tf, self._candles) for tf in timeframes))
-        return dict(zip(timeframes, rows, strict=True))
+        # What this process's L1 holds is read at once; only the rest is fetched, concurrently (a task per
+        # read cost more than the read itself).
+        found = {tf: self._gateway.cached_ohlcv(symbol, tf, self._candles) for tf in self.analyst.config.timeframes}
+        missing = [tf for tf, rows in found.items() if rows is None]
+        candles: dict[str, Rows] = {tf: rows for tf, rows in found.items() if rows is not None}
+        if missing:
+            fetched = await asyncio.gather(*(self._gateway.ohlcv(symbol, tf, self._candles) for tf in missing))
+            candles.update(zip(missing, fetched, strict=True))
+        return {tf: candles[tf] for tf in self.analyst.config.timeframes}
 
     async def analyse(self, opportunity: Opportunity) -> Analysis:
         candles = await self.fetch_candles(opportunity.symbol)

@@ -98,6 +98,15 @@ class TieredCache:
         finally:
             del self._loading[redis_key]
 
+    def cached(self, tier: Tier, key: str, *, symbol: str | None = None) -> Any | None:
+        """The value when this process's L1 holds it fresh, else None: no await, for hot paths that try
+        L1 before building a fetch (a miss is counted by the ``get_or_fetch`` that follows)."""
+        item = self.l1.get(self.redis_key(tier, key, symbol))
+        if item is None:
+            return None
+        self._stats.record(tier, LEVEL_L1, "hit")
+        return item.entry.value
+
     async def peek(self, tier: Tier, key: str, *, symbol: str | None = None) -> Entry | None:
         """The stored entry, fresh or stale, without calling anything upstream."""
         raw = await self._redis.get(self.redis_key(tier, key, symbol))
