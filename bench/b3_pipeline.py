@@ -1,10 +1,16 @@
-"""B3: latency and throughput of ia1 -> ia2 -> execution, as real service processes, 1 and 2 replicas.
+"""B3: latency and throughput of ia1 -> ia2 -> execution, as real service processes, 1 and 2 replicas,
+beside bare redis-py references measured in the same run (bench/b3_references.py).
 
 The exchange is out of the hot path: a warm-up pass sends one opportunity per symbol through the
 pipeline, which fills the shared cache with every candle series and analysis the stages need, then
 the trading state is cleared so that orders can be placed again. Each opportunity's latency runs from
 its creation (just before XADD) to the record that ends its path: the paper order for a decision to
 trade, the decision itself for a rejection. Both are timestamped by the service that wrote them.
+
+ia1's saturated rate is measured with ia1 alone (no ia2 or execution sharing the cores), on the warm
+cache, against the bare batched consumer; the end-to-end p99 at the offered rate against the bare relay.
+These machines vary threefold from hour to hour, so the goals are these ratios; absolute figures are
+reported beside them.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from bench.b3_references import bare_batched, bare_relay
 from bench.env import Env, Size, pct, progress
 from devkit.stack import Stack
 from shared.bus import Publisher
@@ -31,6 +38,7 @@ from shared.keys import (
 )
 from shared.messages import decode, encode
 from shared.redis_client import create_redis
+from shared.settings import ServiceSettings
 
 STAGES = ("execution", "ia2", "ia1")
 PERMISSIVE_RISK = {  # a large book (50 positions), so that many decisions to trade become orders
@@ -44,7 +52,7 @@ PERMISSIVE_RISK = {  # a large book (50 positions), so that many decisions to tr
 }
 
 
-def _stack(env: Env, redis_url: str, replicas: int, log_dir: Path) -> Stack:
+def _stack(env: Env, redis_url: str, replicas: int, log_dir: Path, services: tuple[str, ...] = STAGES) -> Stack:
     """``replicas`` processes of each pipeline stage, quiet, with a large book."""
     settings = {
         "EXCHANGE_RATE_PER_S": "1000",
@@ -54,7 +62,7 @@ def _stack(env: Env, redis_url: str, replicas: int, log_dir: Path) -> Stack:
         "PRICE_WATCH_INTERVAL_S": "60",
         **PERMISSIVE_RISK,
     }
-    return Stack(redis_url, env.sim.api_url, log_dir, settings, services=STAGES, replicas=replicas)
+    return Stack(redis_url, env.sim.api_url, log_dir, settings, services=services, replicas=replicas)
 
 
 @dataclass
@@ -238,20 +246,69 @@ async def _tickers(env: Env, redis_url: str) -> list[tuple[str, float]]:
     return sorted((t.symbol, t.last) for t in tickers.values() if t.last)
 
 
+async def ia1_alone(env: Env, size: Size, db: int, log_dir: Path) -> dict[str, Any]:
+    """ia1 by itself at saturation, on the cache the pipeline runs warmed: a burst, and its analyses/s."""
+    redis_url = f"{env.redis_server.url.rsplit('/', 1)[0]}/{db}"
+    redis = create_redis(env.settings(redis_url=redis_url))
+    tickers = await _tickers(env, redis_url)
+    group = _stack(env, redis_url, 1, log_dir, services=("ia1",))
+    try:
+        group.start_all()
+        last = await redis.xrevrange(STREAM_ANALYSES, count=1)
+        messages = [_opportunity(*tickers[n % len(tickers)], n) for n in range(size.b3_burst)]
+        offered = Offered(0.0, time.time(), {m.message_id for m in messages}, last[0][0].decode() if last else "0-0")
+        async with redis.pipeline(transaction=False) as pipe:
+            for message in messages:
+                pipe.xadd(STREAM_OPPORTUNITIES, encode(_now(message)))  # type: ignore[arg-type]
+            await pipe.execute()
+        await _wait_for_analyses(redis, offered, timeout_s=120)
+        rate = await _ia1_rate(redis, offered)
+    finally:
+        group.stop_all()
+        await redis.aclose()
+    progress(f"B3 ia1 alone: {rate:,.0f} analyses/s")
+    return {"messages": size.b3_burst, "msgs_per_s": round(rate, 1)}
+
+
+async def _wait_for_analyses(redis: Redis, offered: Offered, timeout_s: float) -> None:
+    found, after = 0, offered.analyses_after
+    deadline = time.monotonic() + timeout_s
+    while found < len(offered.ids) and time.monotonic() < deadline:
+        for _, entries in await redis.xread({STREAM_ANALYSES: after}, count=1000, block=100) or []:
+            for entry_id, fields in entries:
+                after = entry_id.decode()
+                found += decode(fields, Analysis).opportunity_id in offered.ids
+    if found < len(offered.ids):
+        raise RuntimeError(f"B3: ia1 analysed {found} of {len(offered.ids)} opportunities")
+
+
 async def run(env: Env, size: Size, log_dir: Path) -> dict[str, Any]:
     env.sim.admin("POST", "/reset")
     env.sim.admin("PUT", "/rate-limit", json={"enabled": False})
     one = await run_replicas(env, size, 1, db=3, log_dir=log_dir)
+    alone = await ia1_alone(env, size, db=3, log_dir=log_dir)
     two = await run_replicas(env, size, 2, db=4, log_dir=log_dir)
+    defaults = ServiceSettings()
+    batch = min(defaults.stream_batch_size, defaults.stream_concurrency)  # what the services read at once
+    batched = await bare_batched(env, size, db=5, batch=batch)
+    relay = await bare_relay(env, size, db=6, batch=batch)
     samples = one.pop("e2e_ms_samples")
     two.pop("e2e_ms_samples")
     return {
         "e2e_ms_p50": one["e2e_ms_p50"],
         "e2e_ms_p99": one["e2e_ms_p99"],
         "msgs_per_s_per_replica": one["msgs_per_s_per_replica"],
-        "ia1_msgs_per_s_per_replica": one["ia1_msgs_per_s_per_replica"],
+        "ia1_msgs_per_s_per_replica": alone["msgs_per_s"],
+        "bare_batched_msgs_per_s": batched["msgs_per_s"],
+        "bare_relay_e2e_ms_p50": relay["e2e_ms_p50"],
+        "bare_relay_e2e_ms_p99": relay["e2e_ms_p99"],
+        "ia1_over_bare_batched": round(alone["msgs_per_s"] / batched["msgs_per_s"], 3),
+        "e2e_p99_over_bare_relay": round(one["e2e_ms_p99"] / relay["e2e_ms_p99"], 3) if relay["e2e_ms_p99"] else None,
         "one_replica": one,
+        "ia1_alone": alone,
         "two_replicas": two,
+        "bare_batched": batched,
+        "bare_relay": relay,
         "scaling_two_over_one": round(two["saturated_msgs_per_s"] / one["saturated_msgs_per_s"], 3),
         "e2e_ms_samples": samples,
     }

@@ -3,6 +3,7 @@ simulator, and helpers to build caches and gateways on them."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,30 +25,24 @@ class Size:
     name: str
     symbols: int
     latency_ms: float
-    b1_cycles: int
+    b1_hours: float  # simulated hours of scan cycles per mode
+    b1_baseline_cycles: int  # baseline's sampled cycles (each ~25 s of rate-limited calls)
     b2_processes: int
     b2_callers: int
     b2_keys: int
+    b2_slow_upstream_s: float
     b3_rate: float
     b3_seconds: float
     b3_burst: int
     b4_iterations: int
     b5_window_s: float
+    b5_outages: int  # the long one, then short ones: recovery as a distribution
+    b5_short_window_s: float
 
 
-FULL = Size("full", 200, 50, 5, 3, 50, 20, 200, 10, 3000, 5000, 20)
-QUICK = Size("quick", 200, 50, 2, 3, 50, 20, 200, 4, 2000, 2000, 8)
-SMOKE = Size("smoke", 20, 5, 2, 2, 5, 4, 50, 1, 60, 100, 2)
-
-
-class Clock:
-    """The cache's clock, moved forward by the scenario to stand for time passing between scan cycles."""
-
-    def __init__(self) -> None:
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
+FULL = Size("full", 200, 50, 1.0, 8, 3, 50, 20, 12.0, 200, 10, 3000, 5000, 20, 12, 3.0)
+QUICK = Size("quick", 200, 50, 1.0, 3, 3, 50, 20, 12.0, 200, 4, 2000, 2000, 8, 6, 2.5)
+SMOKE = Size("smoke", 20, 5, 0.25, 2, 2, 5, 4, 3.0, 50, 1, 60, 100, 2, 3, 1.0)
 
 
 @dataclass
@@ -69,10 +64,20 @@ class Env:
         return ServiceSettings(**values)
 
     def gateway(
-        self, settings: ServiceSettings, *, mode: str = "optimized", clock: Callable[[], float] = time.time
+        self,
+        settings: ServiceSettings,
+        *,
+        mode: str = "optimized",
+        clock: Callable[[], float] = time.time,
+        cache_prefix: str | None = None,
     ) -> MarketDataGateway:
+        """A gateway on its own Redis client; ``cache_prefix`` gives it a cache of its own (the rate-limit
+        budget stays the one every gateway of the run shares)."""
         redis = create_redis(settings)
-        cache = TieredCache(redis, CacheConfig.from_settings(settings), clock=clock)
+        config = CacheConfig.from_settings(settings)
+        if cache_prefix is not None:
+            config = dataclasses.replace(config, prefix=cache_prefix)
+        cache = TieredCache(redis, config, clock=clock)
         return MarketDataGateway(settings, redis, cache, options=GatewayOptions.for_mode(mode))
 
 

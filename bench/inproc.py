@@ -1,7 +1,13 @@
-"""scout + ia1 + ia2 in one process, on one gateway: the scan cycle that B1 and B5 run.
+"""scout + ia1 + ia2 in one process: the scan cycle that B1 and B5 run.
 
 The stages are the services' own classes (Scanner, Ia1Worker, Strategist) called in order, so a
 cycle does the same reads and writes as the deployed services, without the stream hops between them.
+
+Modes: ``optimized`` (one gateway and one shared cache for every stage, prefetch), ``baseline`` (the
+gateway with its optimisations off) and ``peer_polling``: the data access of the most used open-source
+bot, built from the same code. Each stage has a cache of its own, as each of that bot's processes keeps
+its candles in its own memory (nothing shared between stages), with its lifetimes: one all-tickers call
+per cycle (the price tier's 30 s), candles fetched again only when a new candle has closed; no prefetch.
 """
 
 from __future__ import annotations
@@ -39,21 +45,46 @@ class CycleResult:
     errors: list[str] = field(default_factory=list)
 
 
+MODES = ("baseline", "optimized", "peer_polling")
+
+
 class InProcessPipeline:
     def __init__(self, env: Env, mode: str, clock: Callable[[], float], **overrides: Any) -> None:
-        settings = env.settings(gateway_mode=mode, **overrides)
+        gateway_mode = "baseline" if mode == "baseline" else "optimized"
+        settings = env.settings(gateway_mode=gateway_mode, **overrides)
+        self.mode = mode
         self.optimized = mode == "optimized"
-        self.gateway: MarketDataGateway = env.gateway(settings, mode=mode, clock=clock)
+        self.gateway: MarketDataGateway = env.gateway(settings, mode=gateway_mode, clock=clock)
         self.redis: Redis = self.gateway.limiter.redis
-        runtime = Runtime(settings, self.redis, self.gateway.cache, self.gateway, Publisher(self.redis, maxlen=100_000))
+        ia1_gateway = ia2_gateway = self.gateway
+        if mode == "peer_polling":  # every stage its own cache: nothing shared between them
+            ia1_gateway = env.gateway(settings, clock=clock, cache_prefix="peer-ia1")
+            ia2_gateway = env.gateway(settings, clock=clock, cache_prefix="peer-ia2")
+        self.gateways = list({id(g): g for g in (self.gateway, ia1_gateway, ia2_gateway)}.values())
+        publisher = Publisher(self.redis, maxlen=100_000)
+
+        def runtime(gateway: MarketDataGateway) -> Runtime:
+            return Runtime(settings, self.redis, gateway.cache, gateway, publisher)
+
         values = settings.model_dump()
         # The services' own builders and settings defaults; only what in-process runs differ in is set here:
         # every scan publishes (no republish cooldown) and prefetch is done below, in process.
         scout = ScoutSettings(**{**values, "scout_republish_after_s": 0, "scout_prefetch": False})
-        self.scanner = build_scanner(scout, runtime)
+        self.scanner = build_scanner(scout, runtime(self.gateway))
         self.prefetch = (scout.scout_prefetch_timeframes, scout.scout_prefetch_candles)
-        self.ia1, _ = build_worker(Ia1Settings(**values), runtime)
-        self.strategist = build_strategist(Ia2Settings(**values), runtime)
+        self.ia1, _ = build_worker(Ia1Settings(**values), runtime(ia1_gateway))
+        self.strategist = build_strategist(Ia2Settings(**values), runtime(ia2_gateway))
+
+    def cache_stats(self) -> dict[str, dict[str, dict[str, int]]]:
+        """Every stage's cache counters, summed."""
+        total: dict[str, dict[str, dict[str, int]]] = {}
+        for gateway in self.gateways:
+            for tier, levels in gateway.cache.local_stats().items():
+                for level, outcomes in levels.items():
+                    into = total.setdefault(tier, {}).setdefault(level, {})
+                    for outcome, n in outcomes.items():
+                        into[outcome] = into.get(outcome, 0) + n
+        return total
 
     async def cycle(self) -> CycleResult:
         """One scan, then every published opportunity through ia1 and ia2; failures are counted, not raised."""
@@ -87,6 +118,7 @@ class InProcessPipeline:
         return [o for o in reversed(found) if o.scan_id == scan_id]
 
     async def close(self) -> None:
-        await self.gateway.close()
-        await self.gateway.cache.stop()
-        await self.redis.aclose()
+        for gateway in self.gateways:
+            await gateway.close()
+            await gateway.cache.stop()
+            await gateway.limiter.redis.aclose()

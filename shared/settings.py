@@ -83,7 +83,8 @@ class ServiceSettings(BaseSettings):
     # error, while the call goes on in the background and its answer is cached for the next reader.
     exchange_read_deadline_s: float = Field(3.0, gt=0, le=120)
     breaker_failure_threshold: int = Field(5, ge=1, le=1_000)
-    breaker_reset_s: float = Field(10.0, gt=0, le=3_600)
+    # An open breaker lets one trial call through this often: recovery after an outage takes about this long.
+    breaker_reset_s: float = Field(1.0, gt=0, le=3_600)
     gateway_mode: Literal["optimized", "baseline"] = "optimized"
 
     # LLM analysts (ia1, ia2): any OpenAI-compatible chat-completions API. Used only when the service's

@@ -17,23 +17,41 @@ from devkit.stack import ROOT
 
 pytestmark = pytest.mark.slow
 
+MODES = ("baseline", "optimized", "peer_polling")
 REQUIRED = (
-    "b1.baseline.upstream_calls_per_cycle",
-    "b1.optimized.upstream_calls_per_cycle",
+    *(f"b1.{mode}.{key}" for mode in MODES for key in (
+        "rest_calls_per_hour", "request_weight_per_hour", "scan_seconds_p50", "scan_seconds_p95",
+        "upstream_calls_per_cycle", "cold_first_cycle.rest_calls", "cold_first_cycle.scan_seconds",
+    )),
     "b1.optimized.hit_rate",
-    "b1.baseline.scan_seconds_p50",
-    "b1.optimized.scan_seconds_p50",
+    "b1.ratios.rest_calls_optimized_over_peer",
+    "b1.ratios.scan_p95_optimized_over_peer",
     "b2.upstream_calls",
     "b2.keys",
+    "b2.dead_holder_wait_ms_p99",
+    "b2.dead_holder_upstream_calls",
+    "b2.slow_upstream_calls_per_key",
+    "b2.slow_upstream_wait_ms_p99",
     "b3.e2e_ms_p50",
     "b3.e2e_ms_p99",
     "b3.msgs_per_s_per_replica",
+    "b3.ia1_msgs_per_s_per_replica",
+    "b3.bare_batched_msgs_per_s",
+    "b3.bare_relay_e2e_ms_p99",
+    "b3.ia1_over_bare_batched",
+    "b3.e2e_p99_over_bare_relay",
     "b4.redis_hit_us_p50",
     "b4.raw_redis_get_us_p50",
     "b4.l1_hit_us_p50",
+    "b4.gateway_l1_hit_us_p50",
+    "b4.gateway_redis_hit_us_p50",
+    "b4.redis_benchmark_get_us_p50",
+    "b4.gateway_hit_over_redis_benchmark",
     "b5.stale_served_ratio",
     "b5.caller_errors",
-)
+    "b5.recovery_seconds_p50",
+    "b5.recovery_seconds_p95",
+)  # fmt: skip
 
 
 def _value(results: dict[str, object], path: str) -> object:
@@ -64,7 +82,11 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert _value(results, "b2.baseline.upstream_calls") == 2 * 5 * 4  # no dedup: every read goes upstream
     assert 0 <= _value(results, "b1.optimized.hit_rate") <= 1  # type: ignore[operator]
     assert _value(results, "b1.baseline.hit_rate") == 0
-    assert len(results["goals"]) == 8 and all(g["met"] in (True, False) for g in results["goals"])
+    assert _value(results, "b1.optimized.simulated_minutes") == 15  # the smoke size's quarter hour, every cycle
+    assert _value(results, "b2.dead_holder_upstream_calls") == 4  # each key fetched once more, past the dead holder
+    assert _value(results, "b2.slow_upstream_calls_per_key") == 1  # renewed leases: no second fetch
+    assert _value(results, "b5.outages") == 3
+    assert len(results["goals"]) == 14 and all(g["met"] in (True, False) for g in results["goals"])
     table = (tmp_path / "latest.md").read_text()
     assert "| cache hit rate | 0 % → 70-85 % |" in table
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

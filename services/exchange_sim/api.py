@@ -30,6 +30,11 @@ for _route in ROUTES:
     router.add_api_route(_route.path, handled(_route.endpoint), methods=[_route.method])
 
 
+def request_weight(path: str) -> float:
+    """What a request costs of the rate-limit budget: market data 1, account and order calls 2 (as BingX)."""
+    return PRIVATE_WEIGHT if path in PRIVATE_PATHS else PUBLIC_WEIGHT
+
+
 async def gatekeeper(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
     path = request.url.path
     if not path.startswith("/openApi"):
@@ -54,9 +59,8 @@ async def gatekeeper(request: Request, call_next: Callable[[Request], Awaitable[
                 await asyncio.sleep(fault.hang_s)
                 return PlainTextResponse("gateway timeout", status_code=504)
             return error_response(SimError(RATE_LIMITED, "rate limit reached (injected)", 429))
-        private = path in PRIVATE_PATHS
         client = request.headers.get("X-BX-APIKEY") or (request.client.host if request.client else "?")
-        if not controls.allow(client, PRIVATE_WEIGHT if private else PUBLIC_WEIGHT):
+        if not controls.allow(client, request_weight(path)):
             outcome = "rate_limited"
             return error_response(SimError(RATE_LIMITED, "The request frequency is too high", 429))
         sim.exchange.advance_all(sim.clock())  # whatever came due meanwhile happens first, in time order
