@@ -44,12 +44,14 @@ class ServiceSettings(BaseSettings):
     cache_stale_factor: float = Field(10.0, ge=0, le=1_000)
     cache_l1_max_entries: int = Field(10_000, ge=0, le=10_000_000)
     cache_l1_ttl_s: float = Field(10.0, ge=0, le=3_600)
-    # The fill lock is a lease renewed while the fetch runs: a dead holder costs waiters at most this long.
-    cache_lock_ttl_s: float = Field(2.0, ge=0.1, le=600)
-    cache_fill_wait_s: float = Field(30.0, gt=0, le=600)  # longest a caller waits for another process's fill
+    cache_lock_ttl_s: float = Field(
+        2.0, ge=0.1, le=600, description="the fill lock's lease, renewed while the fetch runs: what a dead holder costs"
+    )
+    cache_fill_wait_s: float = Field(30.0, gt=0, le=600, description="longest a caller waits for another's fill")
     cache_key_prefix: str = Field("tp", pattern=r"^[A-Za-z0-9_.-]+$")
-    # A candle series is fresh until its candle in progress closes, plus this (exchange lag, clock skew).
-    cache_candle_grace_s: float = Field(2.0, ge=0, le=3_600)
+    cache_candle_grace_s: float = Field(
+        2.0, ge=0, le=3_600, description="a candle series is fresh until its candle closes, plus this"
+    )
 
     # Streams: batch, concurrency, reclaim and dead-letter thresholds, approximate trimming.
     stream_batch_size: int = Field(32, ge=1, le=10_000)
@@ -83,8 +85,9 @@ class ServiceSettings(BaseSettings):
     # error, while the call goes on in the background and its answer is cached for the next reader.
     exchange_read_deadline_s: float = Field(3.0, gt=0, le=120)
     breaker_failure_threshold: int = Field(5, ge=1, le=1_000)
-    # An open breaker lets one trial call through this often: recovery after an outage takes about this long.
-    breaker_reset_s: float = Field(1.0, gt=0, le=3_600)
+    breaker_reset_s: float = Field(
+        1.0, gt=0, le=3_600, description="an open breaker tries one call this often: recovery takes about this"
+    )
     gateway_mode: Literal["optimized", "baseline"] = "optimized"
 
     # LLM analysts (ia1, ia2): any OpenAI-compatible chat-completions API. Used only when the service's
