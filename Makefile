@@ -56,10 +56,10 @@ run: install  ## Redis + exchange simulator + the services (journal in .run/data
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/tradepipe sim
 
-bench: install  ## B1-B5 at full size (a few minutes): bench/results/latest.{json,md,png}
+bench: install  ## B1-B5 at full size (about 15 minutes): bench/results/latest.{json,md,png}
 	$(BIN)/tradepipe bench
 
-bench-quick: install  ## the same scenarios, small: under 3 minutes on 2 cores
+bench-quick: install  ## the same scenarios, smaller (B1 still a simulated hour): about 5 minutes on 2 cores
 	$(BIN)/tradepipe bench --quick
 
 chaos: install  ## the fault-injection suite at full load (1,000 opportunities; `make test` runs 300)

@@ -45,6 +45,7 @@ def run(size: Size, only: tuple[str, ...], out: Path, *, chart: bool = True) -> 
             "size": size.name,
             "started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "cpus": os.cpu_count(),
+            "load_average_at_start": [round(x, 2) for x in os.getloadavg()],  # 1, 5, 15 minutes
             "python": platform.python_version(),
             "symbols": size.symbols,
             "latency_ms": size.latency_ms,
@@ -62,6 +63,7 @@ def run(size: Size, only: tuple[str, ...], out: Path, *, chart: bool = True) -> 
             results[name] = result
             results["meta"]["scenario_seconds"][name] = round(time.monotonic() - t, 1)
     results["meta"]["seconds"] = round(time.monotonic() - started, 1)
+    results["meta"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["goals"] = report.evaluate(results)
     out.mkdir(parents=True, exist_ok=True)
     (out / "latest.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
@@ -77,7 +79,9 @@ def run(size: Size, only: tuple[str, ...], out: Path, *, chart: bool = True) -> 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     sizes = parser.add_mutually_exclusive_group()
-    sizes.add_argument("--quick", action="store_true", help="the same scenarios, small: under 3 minutes on 2 cores")
+    sizes.add_argument(
+        "--quick", action="store_true", help="the same scenarios, smaller (B1 still an hour): ~5 min on 2 cores"
+    )
     sizes.add_argument("--smoke", action="store_true", help="smallest size, checks that everything runs (CI)")
     parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated subset, e.g. b1,b4")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="where latest.json/.md/.png go")

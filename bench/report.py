@@ -72,6 +72,10 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return f"{value:,}" if isinstance(value, int) else str(value)
 
 
+def _loads(loads: Any) -> str:
+    return " / ".join(f"{x:.2f}" for x in loads) if loads else "n/a"
+
+
 def _pct(value: Any) -> str:
     return "n/a" if value is None else f"{value * 100:.1f} %"
 
@@ -107,7 +111,9 @@ def markdown(results: dict[str, Any]) -> str:
         f"# Benchmark results ({meta['size']})",
         "",
         f"{meta['started']}, {meta['cpus']} CPUs, Python {meta['python']}, {meta['symbols']} simulated symbols, "
-        f"{meta['latency_ms']} ms per exchange call, exchange limit 10 requests/s. Total {meta['seconds']:.0f} s.",
+        f"{meta['latency_ms']} ms per exchange call, exchange limit 10 requests/s. Total {meta['seconds']:.0f} s. "
+        f"Machine load (1/5/15 min) {_loads(meta.get('load_average_at_start'))} at the start, "
+        f"{_loads(meta.get('load_average_at_end'))} at the end.",
         "",
         "## Against the original's claims",
         "",
