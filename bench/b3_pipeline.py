@@ -222,6 +222,8 @@ async def run_replicas(env: Env, size: Size, replicas: int, db: int, log_dir: Pa
         "e2e_ms_p99": _ms(list(paced.values()), 99),
         "order_e2e_ms_p50": _ms(list(orders.values()), 50),
         "order_e2e_ms_p99": _ms(list(orders.values()), 99),
+        # Paths that end without a paper order (rejections): apart, since an order waits for a fresh price.
+        "no_order_e2e_ms_p99": _ms([v for k, v in paced.items() if k not in orders], 99),
         "saturated_msgs_per_s": round(throughput, 1),
         "msgs_per_s_per_replica": round(throughput / replicas, 1),
         "ia1_msgs_per_s_per_replica": round(ia1_rate / replicas, 1),

@@ -8,6 +8,7 @@ derived from the opportunity id, so a redelivered opportunity yields the same an
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 from prometheus_client import Counter
@@ -25,6 +26,7 @@ from shared.messages import derived_message_id
 
 ANALYSES = Counter(metrics.name("analyses_total"), "Analyses published, by signal and analyst", ["signal", "analyst"])
 PER_MESSAGE = ("message_id", "created_at", "opportunity_id", "opportunity_created_at")
+_analyses: dict[tuple[str, str], Counter] = {}  # labelled children, looked up once
 
 
 class Ia1Worker:
@@ -64,15 +66,19 @@ class Ia1Worker:
 
         if self._gateway.options.use_cache:
             key = f"analysis:{self.analyst.name}:{candles_fingerprint(candles)}"
-            technical = await self._cache.get_or_fetch(Tier.TECHNICAL, key, compute, symbol=opportunity.symbol)
+            # L1 keeps the analysis validated (once per load): each message then only gets its own ids.
+            template: Analysis = await self._cache.get_or_fetch(
+                Tier.TECHNICAL, key, compute, symbol=opportunity.symbol, shape=_validated
+            )
         else:  # GATEWAY_MODE=baseline: nothing shared, every analysis computed again, as the original did
-            technical = await compute()
+            template = _validated(await compute())
         if self._llm is not None:  # its answers are cached by prompt, so a replay does not ask twice
-            technical = await self._llm.review(opportunity, technical)
-        return Analysis.model_validate(
-            {
-                **technical,
+            reviewed = await self._llm.review(opportunity, template.model_dump(mode="json", exclude=set(PER_MESSAGE)))
+            template = _validated(reviewed)
+        return template.model_copy(
+            update={
                 "message_id": derived_message_id(opportunity.message_id, "ia1"),
+                "created_at": time.time(),
                 "opportunity_id": opportunity.message_id,
                 "opportunity_created_at": opportunity.created_at,
             }
@@ -81,4 +87,12 @@ class Ia1Worker:
     async def on_opportunity(self, opportunity: Opportunity, delivery: Delivery) -> None:
         analysis = await self.analyse(opportunity)
         await self._publisher.publish(STREAM_ANALYSES, analysis)
-        ANALYSES.labels(analysis.signal, analysis.analyst).inc()
+        counter = _analyses.get((analysis.signal, analysis.analyst))
+        if counter is None:
+            counter = _analyses[analysis.signal, analysis.analyst] = ANALYSES.labels(analysis.signal, analysis.analyst)
+        counter.inc()
+
+
+def _validated(technical: dict[str, Any]) -> Analysis:
+    """An analysis checked once, with placeholder ids that each message replaces (``model_copy``)."""
+    return Analysis.model_validate({**technical, "opportunity_id": "-", "opportunity_created_at": 0.0})
