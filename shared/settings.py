@@ -86,7 +86,7 @@ class ServiceSettings(BaseSettings):
     exchange_read_deadline_s: float = Field(3.0, gt=0, le=120)
     breaker_failure_threshold: int = Field(5, ge=1, le=1_000)
     breaker_reset_s: float = Field(
-        1.0, gt=0, le=3_600, description="an open breaker tries one call this often: recovery takes about this"
+        0.5, gt=0, le=3_600, description="an open breaker tries one call this often: recovery takes about this"
     )
     gateway_mode: Literal["optimized", "baseline"] = "optimized"
 
