@@ -26,7 +26,7 @@ from shared.gateway import Candles, Quote
 from shared.trading_state import MarginMode, Mode, Position
 
 MINUTE_MS = 60_000
-MAX_CANDLES = 1_440  # a day of minutes: a position unchecked for longer is walked over its last day
+MAX_CANDLES = 1_439  # about a day of minutes (one more is read): an older gap is walked over its last day
 
 
 class PaperMarket(Protocol):
@@ -140,7 +140,11 @@ class PaperVenue:
         if oldest >= current_minute:
             return Check(checked_until_ms=position.checked_until_ms)
         count = min(MAX_CANDLES, (current_minute - oldest) // MINUTE_MS + 1)
-        candles = tuple(c for c in await self.market.ohlcv(position.symbol, "1m", count) if c[0] < current_minute)
+        # The series' newest row is left for the next check: a cached series may still hold it as it was in
+        # progress (a series stays fresh a moment past its candle's close), and a wick in its unseen rest
+        # must not be skipped.
+        series = await self.market.ohlcv(position.symbol, "1m", count + 1)
+        candles = tuple(c for c in series[:-1] if c[0] < current_minute)
         fired = walk(position, candles, from_ms, self.taker_fee)
         walked = int(candles[-1][0]) + MINUTE_MS if candles else position.checked_until_ms
         if fired is not None and fired.fill.at is not None:  # no funding falls due after the position closed

@@ -43,12 +43,17 @@ class CircuitBreaker:
         for state in State:
             BREAKER_TRANSITIONS.labels(state.name.lower())
 
-    def before_call(self) -> None:
+    def check(self) -> None:
+        """Fail fast while open (or while another caller makes the trial); claims nothing."""
         if self.state == State.OPEN and self._clock() - self._opened_at >= self.reset_s:
             self._move(State.HALF_OPEN)
         if self.state == State.OPEN or (self.state == State.HALF_OPEN and self._trial_running):
             retry_in = max(0.0, self.reset_s - (self._clock() - self._opened_at))
             raise CircuitOpenError(f"exchange circuit open after {self.failures} failures; retry in {retry_in:.1f} s")
+
+    def before_call(self) -> None:
+        """Let a call through (half-open: it becomes the trial, which nobody else may make meanwhile)."""
+        self.check()
         if self.state == State.HALF_OPEN:
             self._trial_running = True
 

@@ -184,13 +184,16 @@ class MarketDataGateway:
 
     async def _call_once(self, endpoint: str, weight: float, fn: Callable[[], Awaitable[T]]) -> T:
         try:
+            self.breaker.check()  # fail fast before spending any budget
+            # The trial is claimed only once the budget is granted: a trial waiting in the limiter would
+            # keep every other caller failing fast meanwhile.
+            await self.limiter.acquire(weight)
             self.breaker.before_call()
         except CircuitOpenError:
             EXCHANGE_REQUESTS.labels(endpoint, "breaker_open").inc()
             raise
         judged = False  # the breaker hears how every call it let through went, or that it never went out
         try:
-            await self.limiter.acquire(weight)
             started = time.perf_counter()
             async with self._concurrency:
                 try:
@@ -463,15 +466,25 @@ class MarketDataGateway:
         old) with one batched call when the cached sweep is too old. Age is measured on our clock, from the
         read; each quote also carries the exchange's time (market time, which a simulator may move)."""
         entry = await self.cache.peek(Tier.PRICE, "tickers:all") if self.options.use_cache else None
-        now = time.time()
-        if entry is not None and now - entry.fetched_at <= max_age_s:
-            rows = entry.value
-            fetched_at = entry.fetched_at
+        if entry is not None and time.time() - entry.fetched_at <= max_age_s:
+            rows, fetched_at = entry.value, entry.fetched_at  # the scan's sweep is young enough
         else:
-            rows = await self._fetch_all_tickers()
-            fetched_at = now
-            if self.options.use_cache:
-                await self.cache.put(Tier.PRICE, "tickers:all", rows)
+
+            async def sweep() -> dict[str, Any]:
+                swept = await self._fetch_all_tickers()
+                if self.options.use_cache:
+                    await self.cache.put(Tier.PRICE, "tickers:all", swept)  # the scan's readers get it too
+                return {"at": time.time(), "rows": swept}
+
+            # One sweep per freshness window for every caller of every process (the cache's single-flight).
+            fresh = await self._cached(
+                Tier.PRICE,
+                f"tickers:fresh:{int(max_age_s * 1000)}",
+                sweep,
+                kind="tickers",
+                fresh_until=lambda value, _now: float(value["at"]) + max_age_s,
+            )
+            rows, fetched_at = fresh["rows"], float(fresh["at"])
         wanted = set(symbols)
         prices: dict[str, Quote] = {}
         for row in rows:
