@@ -12,6 +12,8 @@ from devkit.threaded import ThreadedServer
 from services.exchange_sim.app import build_app
 from services.exchange_sim.market import SyntheticMarket
 from services.exchange_sim.settings import SimulatorSettings
+from services.exchange_sim.web import SimState
+from shared.deps import provided_by
 from shared.gateway.gateway import ccxt_urls
 
 ADMIN_TOKEN = "sim-admin-token"
@@ -44,8 +46,7 @@ class SimServer(ThreadedServer):
     @property
     def market(self) -> SyntheticMarket:
         """The simulator's market, in process: tests compute expected prices from it."""
-        market: SyntheticMarket = self.app.state.sim.market
-        return market
+        return provided_by(self.app, SimState).market
 
     def requests(self, path: str | None = None) -> int:
         stats = httpx.get(f"{self.url}/admin/stats", timeout=10).json()

@@ -4,6 +4,9 @@
 ``GET /readyz``  Redis answers and every component says it is ready; 503 with the reasons otherwise.
 ``GET /metrics`` Prometheus text for this process.
 
+Every error is answered as problem details (shared/problems.py), and the objects a service hands over
+(``provides``) reach its routes as typed dependencies (shared/deps.py).
+
 Components (stream consumers, background loops) start in order once Redis accepts writes and stop in
 reverse order, so a consumer finishes its in-flight work before Redis is closed under it (see
 shared/lifecycle.py). A service stops within ``SHUTDOWN_DEADLINE_S`` of SIGTERM whatever its clients,
@@ -24,14 +27,16 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from types import FrameType
+from typing import Literal
 
 import uvicorn
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
 from prometheus_client import Counter, Histogram
+from pydantic import BaseModel, Field
 from redis.asyncio import Redis
 
-from shared import metrics
+from shared import metrics, problems
+from shared.deps import check_provided, provide
 from shared.errors import ConfigurationError
 from shared.lifecycle import READINESS_TIMEOUT_S, START_INLINE_S, Component, Lifecycle
 from shared.logs import configure_logging
@@ -53,7 +58,17 @@ SHUTDOWN_DEADLINE_S = 10.0  # from SIGTERM to exit, whatever happens
 HTTP_GRACE_S = 2  # open requests and websockets get this long, then they are cut
 COMPONENT_STOP_BUDGET_S = 6.0  # what the components share, after the HTTP grace
 
-__all__ = ["Component", "create_app", "run_service", "serve"]
+__all__ = ["Component", "Health", "create_app", "run_service", "serve"]
+
+
+class Health(BaseModel):
+    """Whether a service is alive (/livez) or ready (/readyz), and if not, why."""
+
+    status: Literal["alive", "dead", "ready", "not ready"] = Field(description="the answer")
+    service: str = Field(description="the service that answers (SERVICE_NAME)")
+    reasons: list[str] = Field(
+        default_factory=list, description="why it is dead or not ready, one line per cause; empty when all is well"
+    )
 
 
 def _route_template(request: Request) -> str:
@@ -78,6 +93,7 @@ def create_app(
     redis: Redis | None,
     components: Sequence[Component] = (),
     routers: Sequence[APIRouter] = (),
+    provides: Sequence[object] = (),
     title: str | None = None,
     on_shutdown: Sequence[Callable[[], Awaitable[None]]] = (),
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
@@ -109,10 +125,8 @@ def create_app(
     # FastAPI counts the body as it streams in, in a middleware outside routing: an oversized (even chunked)
     # body is refused with 413 before auth or parsing have read it whole.
     app = FastAPI(title=title or service, lifespan=lifespan, max_body_size=max_body_bytes)
-    app.state.settings = settings
-    app.state.redis = redis
-    app.state.components = list(components)
-    app.state.lifecycle = lifecycle
+    provide(app, [settings, lifecycle, *([redis] if redis is not None else []), *provides])
+    problems.install(app)
 
     @app.middleware("http")
     async def red_metrics(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -127,19 +141,25 @@ def create_app(
             HTTP_DURATION.labels(service, request.method, route).observe(time.perf_counter() - started)
             HTTP_REQUESTS.labels(service, request.method, route, str(status)).inc()
 
-    @app.get("/livez", tags=["health"], responses={503: {"description": "a component is dead or stuck"}})
-    async def livez() -> JSONResponse:
-        problems = lifecycle.not_alive()
-        if problems:
-            return JSONResponse({"status": "dead", "service": service, "reasons": problems}, 503)
-        return JSONResponse({"status": "alive", "service": service})
+    @app.get(
+        "/livez", tags=["health"], responses={503: {"model": Health, "description": "a component is dead or stuck"}}
+    )
+    async def livez(response: Response) -> Health:
+        reasons = lifecycle.not_alive()
+        if reasons:
+            response.status_code = 503
+            return Health(status="dead", service=service, reasons=reasons)
+        return Health(status="alive", service=service)
 
-    @app.get("/readyz", tags=["health"], responses={503: {"description": "not ready, with the reasons"}})
-    async def readyz() -> JSONResponse:
-        problems = await check_ready(redis, lifecycle)
-        if problems:
-            return JSONResponse({"status": "not ready", "service": service, "reasons": problems}, 503)
-        return JSONResponse({"status": "ready", "service": service})
+    @app.get(
+        "/readyz", tags=["health"], responses={503: {"model": Health, "description": "not ready, with the reasons"}}
+    )
+    async def readyz(response: Response) -> Health:
+        reasons = await check_ready(redis, lifecycle)
+        if reasons:
+            response.status_code = 503
+            return Health(status="not ready", service=service, reasons=reasons)
+        return Health(status="ready", service=service)
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     async def prometheus_metrics() -> Response:
@@ -148,6 +168,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    check_provided(app, routers)
     return app
 
 

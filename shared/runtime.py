@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from redis.asyncio import Redis
 
 from shared.app import create_app
 from shared.bus import ConsumerConfig, Handler, Publisher, StreamConsumer
 from shared.cache import CacheConfig, TieredCache
+from shared.deps import provided
 from shared.gateway import MarketDataGateway
 from shared.lifecycle import Component
 from shared.messages import M
@@ -60,14 +61,19 @@ class Runtime:
         self.components.append(consumer)
         return consumer
 
-    def app(self, routers: Sequence[APIRouter] = (), *, title: str | None = None) -> FastAPI:
-        app = create_app(
+    def app(
+        self, routers: Sequence[APIRouter] = (), *, title: str | None = None, provides: Sequence[object] = ()
+    ) -> FastAPI:
+        """The service's app; its routes may depend on the runtime and on what ``provides`` lists."""
+        return create_app(
             self.settings,
             redis=self.redis,
             components=self.components,
             routers=routers,
+            provides=[self, *provides],
             title=title,
             on_shutdown=[*self.on_shutdown, self.gateway.close],
         )
-        app.state.runtime = self
-        return app
+
+
+RuntimeDep = Annotated[Runtime, Depends(provided(Runtime))]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import FastAPI
 
 from services.exchange_sim import admin, api
@@ -14,24 +12,13 @@ from services.exchange_sim.funding import funding_rate
 from services.exchange_sim.history import Listings
 from services.exchange_sim.market import SyntheticMarket
 from services.exchange_sim.settings import SimulatorSettings
-from services.exchange_sim.web import SimState
+from services.exchange_sim.web import SimClock, SimState
 from shared.app import create_app
 from shared.perps import FeeSchedule
 
 
 def build_app(settings: SimulatorSettings) -> FastAPI:
-    app = create_app(settings, redis=None, routers=[api.router, admin.router], title="exchange simulator")
-    app.state.clock_offset_ms = 0
-    app.state.clock_frozen_ms = None
-
-    def clock() -> int:
-        # Whole seconds: tickers and candles asked within the same second agree to the digit.
-        frozen: int | None = app.state.clock_frozen_ms
-        if frozen is not None:
-            return frozen // 1000 * 1000
-        offset: int = app.state.clock_offset_ms
-        return (int(time.time() * 1000) + offset) // 1000 * 1000
-
+    clock = SimClock()
     market = SyntheticMarket(settings.sim_seed, settings.sim_symbols)
     venue = Venue(market, FeeSchedule(settings.sim_maker_fee, settings.sim_taker_fee), settings.sim_leverage)
     exchange = Exchange(
@@ -48,6 +35,9 @@ def build_app(settings: SimulatorSettings) -> FastAPI:
         seed=settings.sim_seed,
     )
     keys = {settings.sim_api_key: settings.sim_api_secret.get_secret_value()}
-    app.state.sim = SimState(market, exchange, controls, keys, clock, Listings(market, settings.sim_listed_from_ms))
+    sim = SimState(market, exchange, controls, keys, clock, Listings(market, settings.sim_listed_from_ms))
+    app = create_app(
+        settings, redis=None, routers=[api.router, admin.router], provides=[sim], title="exchange simulator"
+    )
     app.middleware("http")(api.gatekeeper)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any, NamedTuple
 
@@ -14,8 +15,8 @@ from services.exchange_sim.exchange import Exchange
 from services.exchange_sim.faults import Controls
 from services.exchange_sim.history import Listings
 from services.exchange_sim.market import SymbolSpec, SyntheticMarket
+from shared.deps import provided
 
-Clock = Callable[[], int]
 Endpoint = Callable[[Request], Any]
 
 
@@ -26,6 +27,24 @@ class Route(NamedTuple):
     private: bool = False  # signed, and weighs 2 in the rate limit (public market data weighs 1)
 
 
+class SimClock:
+    """The simulator's time in milliseconds: wall time moved by an offset, or frozen at an instant (tests
+    move it through the admin API). Whole seconds: tickers and candles asked within the same second agree
+    to the digit."""
+
+    def __init__(self) -> None:
+        self.offset_ms = 0
+        self.frozen_ms: int | None = None
+
+    def __call__(self) -> int:
+        if self.frozen_ms is not None:
+            return self.frozen_ms // 1000 * 1000
+        return (int(time.time() * 1000) + self.offset_ms) // 1000 * 1000
+
+    def reset(self) -> None:
+        self.offset_ms, self.frozen_ms = 0, None
+
+
 class SimState:
     def __init__(
         self,
@@ -33,7 +52,7 @@ class SimState:
         exchange: Exchange,
         controls: Controls,
         keys: dict[str, str],
-        clock: Clock,
+        clock: SimClock,
         listings: Listings,
     ) -> None:
         self.market = market
@@ -45,8 +64,8 @@ class SimState:
 
 
 def state(request: Request) -> SimState:
-    sim: SimState = request.app.state.sim
-    return sim
+    """The simulator's state, for the BingX endpoints (they take the request alone)."""
+    return provided(SimState)(request)
 
 
 def spec_of(sim: SimState, symbol: str | None) -> SymbolSpec:

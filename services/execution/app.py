@@ -121,8 +121,4 @@ def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None 
         runtime.components.append(reconciler)
     journal = reader_engine(settings)  # /orders, /trades and /equity read the journal
     runtime.on_shutdown.append(journal.dispose)
-    app = runtime.app([router], title="execution")
-    app.state.ledger = ledger
-    app.state.trader = trader
-    app.state.journal = journal
-    return app
+    return runtime.app([router], title="execution", provides=[ledger, trader, journal])

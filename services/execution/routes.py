@@ -7,21 +7,18 @@ with paging and filters; account and positions are the live state in Redis.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, Field
-
-from services.execution.ledger import Ledger
-from services.execution.trader import Trader
-from shared.auth import admin_guard
+from services.execution.deps import LedgerDep, TraderDep
+from services.execution.schemas import Account, Finding, KillSwitchOff, KillSwitchOn, KillSwitchRequest
+from shared.auth import ADMIN
 from shared.journal import queries
-from shared.journal.web import UNAVAILABLE, FiltersDep, JournalDep, Offset, read
+from shared.journal.web import UNAVAILABLE, FiltersDep, JournalDep, Limit, Offset, read
 from shared.keys import KILL_SWITCH
+from shared.problems import problems
 from shared.trading_state import Order, Position, Trade, clear_flag, set_flag
 
 router = APIRouter(tags=["execution"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 def _order(record: queries.OrderRecord) -> Order:
@@ -32,41 +29,30 @@ def _fill(record: queries.OrderRecord) -> Trade:
     return Trade.model_validate(record.model_dump(exclude={"status"}))
 
 
-class KillSwitchRequest(BaseModel):
-    reason: str = Field("operator", min_length=1, max_length=200)
-    flatten: bool = True
-
-
-def _ledger(request: Request) -> Ledger:
-    ledger: Ledger = request.app.state.ledger
-    return ledger
-
-
-@router.get("/account")
-async def account(request: Request) -> dict[str, Any]:
-    ledger = _ledger(request)
+@router.get("/account", responses=problems(503))
+async def account(ledger: LedgerDep, trader: TraderDep) -> Account:
     snapshot = await ledger.snapshot()
-    return {
-        "mode": request.app.state.trader.venue.mode,
-        "book": ledger.keys.book,
-        "equity": snapshot.equity,
-        "cash": snapshot.account.cash,
-        "realized_pnl": snapshot.account.realized_pnl,
-        "fees": snapshot.account.fees,
-        "funding": snapshot.account.funding,
-        "peak_equity": snapshot.account.peak_equity,
-        "drawdown": snapshot.drawdown,
-        "daily_loss": snapshot.daily_loss,
-        "exposure": snapshot.exposure,
-        "open_positions": len(snapshot.positions),
-        "halt": snapshot.halt_reason,
-        "kill_switch": snapshot.kill_reason,
-    }
+    return Account(
+        mode=trader.venue.mode,
+        book=ledger.keys.book,
+        equity=snapshot.equity,
+        cash=snapshot.account.cash,
+        realized_pnl=snapshot.account.realized_pnl,
+        fees=snapshot.account.fees,
+        funding=snapshot.account.funding,
+        peak_equity=snapshot.account.peak_equity,
+        drawdown=snapshot.drawdown,
+        daily_loss=snapshot.daily_loss,
+        exposure=snapshot.exposure,
+        open_positions=len(snapshot.positions),
+        halt=snapshot.halt_reason,
+        kill_switch=snapshot.kill_reason,
+    )
 
 
-@router.get("/positions")
-async def positions(request: Request) -> list[Position]:
-    return list((await _ledger(request).snapshot()).positions.values())
+@router.get("/positions", responses=problems(503))
+async def positions(ledger: LedgerDep) -> list[Position]:
+    return list((await ledger.snapshot()).positions.values())
 
 
 @router.get("/orders", responses=UNAVAILABLE)
@@ -92,24 +78,20 @@ async def equity(journal: JournalDep, filters: FiltersDep, limit: Limit = 500, o
     return [[point.at, point.equity] for point in reversed(page.items)]
 
 
-@router.get("/reconciliation")
-async def reconciliation(request: Request, limit: Limit = 100) -> list[dict[str, Any]]:
+@router.get("/reconciliation", responses=problems(422, 503))
+async def reconciliation(ledger: LedgerDep, limit: Limit = 100) -> list[Finding]:
     """What reconciliation with the exchange found and fixed, newest first (live; empty on paper)."""
-    return await _ledger(request).discrepancies(limit)
+    return [Finding.model_validate(entry) for entry in await ledger.discrepancies(limit)]
 
 
-@router.post("/kill-switch", dependencies=[Depends(admin_guard())])
-async def kill_switch_on(request: Request, body: KillSwitchRequest) -> dict[str, Any]:
+@router.post("/kill-switch", dependencies=ADMIN, responses=problems(401, 403, 422, 503))
+async def kill_switch_on(ledger: LedgerDep, trader: TraderDep, body: KillSwitchRequest) -> KillSwitchOn:
     """No new orders at all; with ``flatten`` (the default) every position is closed and its orders cancelled."""
-    ledger = _ledger(request)
     newly = await set_flag(ledger.redis, KILL_SWITCH, body.reason)
-    closed = 0
-    if body.flatten:
-        trader: Trader = request.app.state.trader
-        closed = await trader.flatten(f"kill switch: {body.reason}")
-    return {"kill_switch": "on", "newly_set": newly, "positions_closed": closed}
+    closed = await trader.flatten(f"kill switch: {body.reason}") if body.flatten else 0
+    return KillSwitchOn(kill_switch="on", newly_set=newly, positions_closed=closed)
 
 
-@router.delete("/kill-switch", dependencies=[Depends(admin_guard())])
-async def kill_switch_off(request: Request) -> dict[str, Any]:
-    return {"kill_switch": "off", "was_set": await clear_flag(_ledger(request).redis, KILL_SWITCH)}
+@router.delete("/kill-switch", dependencies=ADMIN, responses=problems(401, 403, 503))
+async def kill_switch_off(ledger: LedgerDep) -> KillSwitchOff:
+    return KillSwitchOff(kill_switch="off", was_set=await clear_flag(ledger.redis, KILL_SWITCH))

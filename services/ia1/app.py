@@ -34,6 +34,4 @@ def build_app(settings: Ia1Settings, *, gateway: MarketDataGateway | None = None
     runtime = Runtime.build(settings, gateway=gateway)
     worker, structured = build_worker(settings, runtime)
     runtime.consume(STREAM_OPPORTUNITIES, "ia1", Opportunity, worker.on_opportunity)
-    app = runtime.app([status_router(structured)], title="ia1 technical analyst")
-    app.state.worker = worker
-    return app
+    return runtime.app([status_router(structured)], title="ia1 technical analyst")

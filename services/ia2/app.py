@@ -1,59 +1,31 @@
-"""ia2 as a service: consumes analyses, publishes decisions; the operator resets halts here."""
+"""ia2 as a service: consumes analyses, publishes decisions; the operator resets halts here (routes.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import asdict
-from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI
 from prometheus_client import Counter
 
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.llm_strategist import LlmStrategist
 from services.ia2.risk import RiskManager
+from services.ia2.routes import router
 from services.ia2.settings import Ia2Settings
 from services.ia2.strategist import Strategist
 from shared import metrics
-from shared.auth import admin_guard
 from shared.bus import Delivery
 from shared.contracts import Analysis, Decision
 from shared.gateway import MarketDataGateway
-from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS, book_keys
+from shared.keys import STREAM_ANALYSES, STREAM_DECISIONS
 from shared.llm import StructuredLlm
 from shared.llm.structured import status_router
 from shared.runtime import Runtime
-from shared.trading_state import active_book, clear_flag, read_snapshot
 
 DECISIONS = Counter(
     metrics.name("decisions_total"), "Decisions published, by action and strategist", ["action", "strategist"]
 )
 CORRELATION_TIMEFRAME = "1h"
-
-router = APIRouter(prefix="/risk", tags=["risk"])
-
-
-@router.get("/status")
-async def status(request: Request) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    snapshot = await read_snapshot(runtime.redis)
-    strategist: Strategist = request.app.state.strategist
-    return {
-        "halt": snapshot.halt_reason,
-        "kill_switch": snapshot.kill_reason,
-        "equity": snapshot.equity,
-        "drawdown": snapshot.drawdown,
-        "daily_loss": snapshot.daily_loss,
-        "open_positions": len(snapshot.positions),
-        "limits": asdict(strategist.manager.config),
-    }
-
-
-@router.post("/halt/reset", dependencies=[Depends(admin_guard())])
-async def reset_halt(request: Request) -> dict[str, Any]:
-    runtime: Runtime = request.app.state.runtime
-    keys = book_keys(await active_book(runtime.redis))
-    return {"halt": None, "book": keys.book, "was_set": await clear_flag(runtime.redis, keys.halt)}
 
 
 def build_strategist(settings: Ia2Settings, runtime: Runtime) -> Strategist:
@@ -89,6 +61,6 @@ def build_app(settings: Ia2Settings, *, gateway: MarketDataGateway | None = None
         DECISIONS.labels(decision.action, decision.strategist).inc()
 
     runtime.consume(STREAM_ANALYSES, "ia2", Analysis, on_analysis)
-    app = runtime.app([router, status_router(structured)], title="ia2 strategist and risk manager")
-    app.state.strategist = strategist
-    return app
+    return runtime.app(
+        [router, status_router(structured)], title="ia2 strategist and risk manager", provides=[strategist]
+    )

@@ -56,6 +56,4 @@ def build_app(settings: JournalSettings, *, gateway: MarketDataGateway | None = 
     add_journal_consumers(runtime, store, max_deliveries=settings.journal_max_deliveries)
     add_notifier_consumers(runtime, notifier)
     runtime.components.extend([lag, Scheduler(settings, store=store, redis=runtime.redis, notifier=notifier)])
-    app = runtime.app([router], title="journal")
-    app.state.store, app.state.notifier, app.state.lag = store, notifier, lag
-    return app
+    return runtime.app([router], title="journal", provides=[store, notifier, lag])

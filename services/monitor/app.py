@@ -36,15 +36,15 @@ def build_app(settings: MonitorSettings, *, gateway: MarketDataGateway | None = 
     runtime.on_shutdown.append(http.aclose)
     journal = reader_engine(settings)  # the history endpoints read the journal
     runtime.on_shutdown.append(journal.dispose)
-    app = runtime.app([router, feed_router, history_router], title="monitor")
-    app.state.journal = journal
-    app.state.sources, app.state.history, app.state.sampler, app.state.hub = sources, history, sampler, hub
-    app.state.perf_guard = PerfGuard(
+    guard = PerfGuard(
         runtime.redis,
         exchange_rate_per_s=settings.exchange_rate_per_s,
         share=settings.perf_budget_share,
         client_interval_s=settings.perf_client_interval_s,
         symbols=settings.perf_test_symbols,
     )
-
-    return app
+    return runtime.app(
+        [router, feed_router, history_router],
+        title="monitor",
+        provides=[journal, sources, history, sampler, hub, guard],
+    )

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import StreamingResponse
 
 from shared.journal import queries
-from shared.journal.export import MEDIA_TYPES, ExportFormat, ExportKind, chunks
+from shared.journal.export import EXPORT_ROWS, MEDIA_TYPES, ExportFormat, ExportKind, chunks
 from shared.journal.queries import (
     AnalysisRecord,
     DecisionRecord,
@@ -19,10 +19,9 @@ from shared.journal.queries import (
     Page,
     TradeRecord,
 )
-from shared.journal.web import UNAVAILABLE, FiltersDep, JournalDep, Offset, read
+from shared.journal.web import UNAVAILABLE, FiltersDep, JournalDep, Limit, Offset, read
 
 history_router = APIRouter(prefix="/api/history", tags=["history"], responses=UNAVAILABLE)
-Limit = Annotated[int, Query(ge=1, le=1000)]
 
 
 @history_router.get("/trades")
@@ -35,7 +34,7 @@ async def trades(journal: JournalDep, filters: FiltersDep, limit: Limit = 100, o
 async def orders(
     journal: JournalDep,
     filters: FiltersDep,
-    status: Literal["filled", "rejected"] | None = None,
+    status: Annotated[Literal["filled", "rejected"] | None, Query(description="filled or refused only")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[OrderRecord]:
@@ -46,7 +45,7 @@ async def orders(
 async def decisions(
     journal: JournalDep,
     filters: FiltersDep,
-    action: Literal["open", "reject"] | None = None,
+    action: Annotated[Literal["open", "reject"] | None, Query(description="trades or rejections only")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[DecisionRecord]:
@@ -77,7 +76,7 @@ EventKindFilter = Literal[
 async def events(
     journal: JournalDep,
     filters: FiltersDep,
-    kind: EventKindFilter | None = None,
+    kind: Annotated[EventKindFilter | None, Query(description="one kind of event only")] = None,
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> Page[EventRecord]:
@@ -87,11 +86,21 @@ async def events(
 
 @history_router.get(
     "/export/{kind}",
-    response_class=StreamingResponse,
-    responses={200: {"content": {"text/csv": {}, "application/json": {}}, "description": "the rows, oldest first"}},
+    response_model=EXPORT_ROWS,  # documents the JSON export; the rows are streamed, not validated again
+    responses={
+        200: {
+            "content": {
+                "text/csv": {"schema": {"type": "string", "description": "a header line, then one line a row"}}
+            },
+            "description": "the rows, oldest first, as a JSON array or CSV (same columns)",
+        }
+    },
 )
 async def export(
-    journal: JournalDep, filters: FiltersDep, kind: ExportKind, format: ExportFormat = "csv"
+    journal: JournalDep,
+    filters: FiltersDep,
+    kind: Annotated[ExportKind, Path(description="trades, orders or equity")],
+    format: Annotated[ExportFormat, Query(description="csv or json")] = "csv",
 ) -> StreamingResponse:
     """Every matching row, oldest first, streamed; times in ISO 8601 (UTC)."""
     await read(queries.page(journal, kind, filters, limit=1))  # a database that is down answers 503 before streaming

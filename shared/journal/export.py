@@ -10,18 +10,41 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Union
 
 import orjson
+from pydantic import BaseModel, Field, create_model
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shared.journal.queries import TABLES, Filters, stream
+from shared.journal.queries import TABLES, Filters, Record, stream
 
 ExportKind = Literal["trades", "orders", "equity"]
 ExportFormat = Literal["csv", "json"]
 EXPORT_KINDS: tuple[ExportKind, ...] = ("trades", "orders", "equity")
 MEDIA_TYPES: dict[ExportFormat, str] = {"csv": "text/csv", "json": "application/json"}
 ROWS_PER_CHUNK = 200
+
+
+def _is_time(name: str) -> bool:
+    return name == "at" or name.endswith("_at")
+
+
+def _export_model(record: type[Record]) -> type[BaseModel]:
+    """The shape of one exported row: the record's fields, times as ISO 8601 text (for the OpenAPI document)."""
+    fields: dict[str, Any] = {}
+    for name, info in record.model_fields.items():
+        if _is_time(name):
+            fields[name] = (str | None, Field(description=f"{name} as ISO 8601 in UTC, e.g. 2025-03-01T12:00:00.000Z"))
+        else:
+            fields[name] = (info.annotation, Field(description=info.description))
+    for name, computed in record.model_computed_fields.items():
+        fields[name] = (computed.return_type, Field(description=computed.description))
+    name = record.__name__.removesuffix("Record") + "Export"
+    return create_model(name, __doc__=f"One exported row of {record.__name__}.", **fields)
+
+
+# What the JSON export answers: an array of rows of the kind asked (the CSV export has the same columns).
+EXPORT_ROWS: Any = list[Union[tuple(_export_model(TABLES[kind].record) for kind in EXPORT_KINDS)]]  # type: ignore[misc]  # noqa: UP007
 
 
 def iso(at: float | None) -> str | None:
@@ -31,7 +54,7 @@ def iso(at: float | None) -> str | None:
 
 
 def flat(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: iso(v) if k.endswith("_at") or k == "at" else v for k, v in record.items()}
+    return {k: iso(v) if _is_time(k) else v for k, v in record.items()}
 
 
 def columns(kind: ExportKind) -> list[str]:

@@ -10,30 +10,27 @@ from collections.abc import Awaitable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shared.deps import provided
 from shared.journal.database import UNAVAILABLE_ERRORS, create_engine, database_url
 from shared.journal.queries import Filters, Mode
+from shared.problems import problems
 from shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[int, Query(ge=1, le=1000, description="at most this many rows")]
+Offset = Annotated[int, Query(ge=0, le=10_000_000, description="skip this many rows (the previous page's next_offset)")]
 
 
 def reader_engine(settings: ServiceSettings) -> AsyncEngine:
     return create_engine(database_url(settings), pool_size=3)
 
 
-def _journal(request: Request) -> AsyncEngine:
-    engine: AsyncEngine = request.app.state.journal
-    return engine
-
-
-JournalDep = Annotated[AsyncEngine, Depends(_journal)]
+JournalDep = Annotated[AsyncEngine, Depends(provided(AsyncEngine))]  # the app provides its reader_engine
 
 
 def _epoch(value: datetime | None) -> float | None:
@@ -44,7 +41,7 @@ def _epoch(value: datetime | None) -> float | None:
 
 def _filters(
     symbol: Annotated[str | None, Query(min_length=3, max_length=40, description="e.g. BTC/USDT:USDT")] = None,
-    mode: Mode | None = None,
+    mode: Annotated[Mode | None, Query(description="paper or live only")] = None,
     since: Annotated[datetime | None, Query(description="ISO 8601 (UTC if no zone) or epoch seconds")] = None,
     until: Annotated[datetime | None, Query(description="exclusive; ISO 8601 or epoch seconds")] = None,
 ) -> Filters:
@@ -64,6 +61,5 @@ async def read(work: Awaitable[T]) -> T:
         raise HTTPException(503, "journal unavailable: its database is down or not set up yet") from None
 
 
-UNAVAILABLE: dict[int | str, dict[str, Any]] = {
-    503: {"description": "the journal's database is down or not set up yet"}
-}
+# What a route that reads the journal documents: bad filters, and the database down or not set up yet.
+UNAVAILABLE: dict[int | str, dict[str, Any]] = problems(422, 503)

@@ -8,12 +8,12 @@ import hashlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import orjson
 from fastapi import APIRouter
 from prometheus_client import Counter, Gauge, Histogram
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from redis.asyncio import Redis
 
 from shared import metrics
@@ -21,6 +21,7 @@ from shared.cache import Tier, TieredCache
 from shared.errors import ConfigurationError
 from shared.llm.budget import LlmBudget
 from shared.llm.client import ChatClient, LlmFailure
+from shared.problems import problems
 from shared.settings import ServiceSettings
 
 T = TypeVar("T", bound=BaseModel)
@@ -51,6 +52,21 @@ class Prompt:
         schema_json = orjson.dumps(schema.model_json_schema()).decode()
         user = self.user.replace("{context}", context_json).replace("{schema}", schema_json)
         return self.system, user
+
+
+class Budget(BaseModel):
+    requests: int = Field(description="model calls")
+    tokens: int = Field(description="tokens, prompt and answer together")
+
+
+class LlmStatus(BaseModel):
+    """Which provider decides, and for a model what is left of its hourly budget (shared by the replicas)."""
+
+    provider: Literal["rules", "llm"] = Field(description="rules, or llm: a model, with the rules as fallback")
+    model: str | None = Field(None, description="the model asked (llm only)")
+    budget_left: Budget | None = Field(None, description="what this hour still allows (llm only)")
+    budget_per_hour: Budget | None = Field(None, description="LLM_MAX_REQUESTS_PER_HOUR and _TOKENS_ (llm only)")
+    state: str | None = Field(None, description="active, or why the rules decide for now (llm only)")
 
 
 def load_prompt(path: Path) -> Prompt:
@@ -145,16 +161,16 @@ class StructuredLlm:
         for kind, value in (await self.budget.left()).items():
             LLM_BUDGET_LEFT.labels(self.service, kind).set(value)
 
-    async def status(self) -> dict[str, Any]:
+    async def status(self) -> LlmStatus:
         left = await self.budget.left()
         spent = left["requests"] == 0 or left["tokens"] == 0
-        return {
-            "provider": "llm",
-            "model": self.model,
-            "budget_left": left,
-            "budget_per_hour": {"requests": self.budget.max_requests, "tokens": self.budget.max_tokens},
-            "state": "budget spent: the rules decide until the next hour" if spent else "active",
-        }
+        return LlmStatus(
+            provider="llm",
+            model=self.model,
+            budget_left=Budget.model_validate(left),
+            budget_per_hour=Budget(requests=self.budget.max_requests, tokens=self.budget.max_tokens),
+            state="budget spent: the rules decide until the next hour" if spent else "active",
+        )
 
     async def close(self) -> None:
         await self._client.close()
@@ -164,9 +180,9 @@ def status_router(llm: StructuredLlm | None) -> APIRouter:
     """``GET /llm``: which provider decides, the model and what is left of the hourly budget."""
     router = APIRouter(tags=["llm"])
 
-    @router.get("/llm")
-    async def llm_status() -> dict[str, Any]:
-        return {"provider": "rules"} if llm is None else await llm.status()
+    @router.get("/llm", responses=problems(503))
+    async def llm_status() -> LlmStatus:
+        return LlmStatus(provider="rules") if llm is None else await llm.status()
 
     return router
 

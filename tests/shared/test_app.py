@@ -8,12 +8,12 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 
 from devkit.redis_server import RedisServer
 from devkit.waits import eventually
 from shared.app import create_app
-from shared.auth import admin_guard
+from shared.auth import ADMIN
 from shared.redis_client import create_redis
 from shared.settings import ServiceSettings
 
@@ -51,7 +51,7 @@ async def test_health_endpoints_follow_redis_and_components(private_redis: Redis
     app = create_app(settings, redis=create_redis(settings), components=[flag], routers=[router])
     async with app.router.lifespan_context(app), client_for(app) as client:
         assert flag.events == ["start"]
-        assert (await client.get("/livez")).json() == {"status": "alive", "service": "demo"}
+        assert (await client.get("/livez")).json() == {"status": "alive", "service": "demo", "reasons": []}
         assert (await client.get("/readyz")).status_code == 200
         flag.reason = "warming up"
         response = await client.get("/readyz")
@@ -103,7 +103,7 @@ async def test_liveness_and_metrics_work_without_redis(path: str) -> None:
 async def test_a_streamed_body_is_cut_at_the_limit_before_auth_reads_it() -> None:
     router = APIRouter()
 
-    @router.post("/admin-only", dependencies=[Depends(admin_guard())])
+    @router.post("/admin-only", dependencies=ADMIN)
     async def admin_only(body: dict[str, str]) -> dict[str, str]:
         return body
 
