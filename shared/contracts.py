@@ -157,17 +157,19 @@ class EquityFigures(_Part):
 class Discrepancy(_Part):
     """What reconciliation found: ``subject`` (position, balance, order...) differs between us and the exchange."""
 
-    subject: str = Field(min_length=1, max_length=64)
-    ours: Finite | None = None
-    exchange: Finite | None = None
-    resolution: str = Field(default="", max_length=500)
+    subject: str = Field(min_length=1, max_length=64, description="what differed: position, balance, order...")
+    ours: Finite | None = Field(None, description="our figure")
+    exchange: Finite | None = Field(None, description="the exchange's figure")
+    resolution: str = Field(default="", max_length=500, description="what was done about it")
 
 
 class AlertInfo(_Part):
-    name: str = Field(min_length=1, max_length=200)
-    status: Literal["firing", "resolved"]
-    fingerprint: str = Field(min_length=1, max_length=64)
-    started_at: float = Field(ge=0)
+    """A Prometheus alert, as Alertmanager routed it."""
+
+    name: str = Field(min_length=1, max_length=200, description="the alert's name (alertname)")
+    status: Literal["firing", "resolved"] = Field(description="firing or resolved")
+    fingerprint: str = Field(min_length=1, max_length=64, description="Alertmanager's id of the alert")
+    started_at: float = Field(ge=0, description="when it started firing, in seconds since the epoch")
 
 
 class AccountEvent(StreamMessage):

@@ -34,31 +34,37 @@ MarginMode = Literal["isolated", "cross"]
 
 
 class Position(BaseModel):
+    """An open position, as the ledger keeps it (live: as reconciliation last agreed it with the exchange)."""
+
     model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
-    symbol: str
-    side: Side
-    quantity: float = Field(gt=0)
-    entry_price: float = Field(gt=0)
-    stop_loss: float | None = None
-    take_profit: float | None = None
-    last_price: float = Field(gt=0)
-    price_at: float = 0.0  # when last_price was the market's (exchange time where known)
-    opened_at: float
-    decision_id: str
-    client_order_id: str
-    signal_kind: str = ""
-    fees: float = 0.0  # paid on this position so far (its opening fill)
-    funding: float = 0.0  # received (+) or paid (-) while it was open
-    funded_until_ms: int = 0  # funding settled up to this time (paper; the venue's clock)
-    checked_until_ms: int = 0  # resting levels walked through the candles up to this time (paper)
-    leverage: float = Field(1.0, gt=0)
-    margin_mode: MarginMode = "cross"
-    margin: float = 0.0  # initial margin locked when it opened
-    liquidation_price: float | None = None
-    origin: Literal["pipeline", "adopted"] = "pipeline"  # adopted: found on the exchange, not opened by us
-    stop_order_id: str | None = None  # the exchange-side protective orders (live)
-    take_profit_order_id: str | None = None
+    symbol: str = Field(description="the market, e.g. BTC/USDT:USDT")
+    side: Side = Field(description="long or short")
+    quantity: float = Field(gt=0, description="contracts held, in the base currency")
+    entry_price: float = Field(gt=0, description="the average entry price")
+    stop_loss: float | None = Field(None, description="the protective stop's price")
+    take_profit: float | None = Field(None, description="the target's price")
+    last_price: float = Field(gt=0, description="the latest price seen, the unrealised PnL's base")
+    price_at: float = Field(0.0, description="when last_price was the market's (exchange time where known)")
+    opened_at: float = Field(description="when it opened, in seconds since the epoch")
+    decision_id: str = Field(description="the decision that opened it")
+    client_order_id: str = Field(description="the opening order's client id")
+    signal_kind: str = Field("", description="the setup it was opened on, for outcome tracking")
+    fees: float = Field(0.0, description="fees paid on it so far (its opening fill)")
+    funding: float = Field(0.0, description="funding received (+) or paid (-) while it was open")
+    funded_until_ms: int = Field(0, description="funding settled up to this time (paper; the venue's clock)")
+    checked_until_ms: int = Field(
+        0, description="resting levels walked through the candles up to this time (paper; the venue's clock)"
+    )
+    leverage: float = Field(1.0, gt=0, description="the leverage it was opened with")
+    margin_mode: MarginMode = Field("cross", description="isolated or cross")
+    margin: float = Field(0.0, description="initial margin locked when it opened")
+    liquidation_price: float | None = Field(None, description="where the venue would liquidate it, if known")
+    origin: Literal["pipeline", "adopted"] = Field(
+        "pipeline", description="adopted: found on the exchange, not opened by the pipeline"
+    )
+    stop_order_id: str | None = Field(None, description="the exchange-side stop order's id (live)")
+    take_profit_order_id: str | None = Field(None, description="the exchange-side target order's id (live)")
 
     @property
     def direction(self) -> int:
@@ -97,21 +103,21 @@ class Order(BaseModel):
 
     model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
-    client_order_id: str
-    decision_id: str
-    symbol: str
-    side: Side
-    kind: Literal["open", "close"]
-    quantity: float
-    status: OrderStatus
-    price: float = 0.0
-    fee: float = 0.0
-    mode: Mode = "paper"
-    exchange_order_id: str | None = None
-    reason: str = ""
-    created_at: float = Field(default_factory=time.time)
-    filled_at: float | None = None  # the venue's time of the fill (seconds)
-    notional: float = 0.0  # what a pending order reserves against the exposure caps
+    client_order_id: str = Field(description="our id of the order, also sent to the exchange")
+    decision_id: str = Field(description="the decision that asked for it")
+    symbol: str = Field(description="the market, e.g. BTC/USDT:USDT")
+    side: Side = Field(description="the position's side, long or short (a close trades the other way)")
+    kind: Literal["open", "close"] = Field(description="opens or closes a position")
+    quantity: float = Field(description="contracts, in the base currency")
+    status: OrderStatus = Field(description="pending (being placed), filled or rejected")
+    price: float = Field(0.0, description="the fill's average price (0 unless filled)")
+    fee: float = Field(0.0, description="the fee paid, in the quote currency")
+    mode: Mode = Field("paper", description="paper, or live on the exchange")
+    exchange_order_id: str | None = Field(None, description="the exchange's id of the order (live)")
+    reason: str = Field("", description="why it was sent, or why it was refused")
+    created_at: float = Field(default_factory=time.time, description="when it was made, in seconds since the epoch")
+    filled_at: float | None = Field(None, description="the venue's time of the fill, in seconds since the epoch")
+    notional: float = Field(0.0, description="what a pending order reserves against the exposure caps")
 
     def filled(
         self,
@@ -142,19 +148,19 @@ class Trade(BaseModel):
 
     model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
-    client_order_id: str
-    decision_id: str
-    symbol: str
-    side: Side
-    kind: Literal["open", "close"]
-    quantity: float
-    price: float
-    fee: float
-    realized_pnl: float = 0.0  # price PnL of the closed quantity (fees and funding apart)
-    funding: float = 0.0  # funding received (+) or paid (-) over the position's life
-    reason: str = ""
-    mode: Mode = "paper"
-    at: float = Field(default_factory=time.time)
+    client_order_id: str = Field(description="the filled order's client id")
+    decision_id: str = Field(description="the decision behind it")
+    symbol: str = Field(description="the market, e.g. BTC/USDT:USDT")
+    side: Side = Field(description="the position's side, long or short")
+    kind: Literal["open", "close"] = Field(description="opened or closed a position")
+    quantity: float = Field(description="contracts filled")
+    price: float = Field(description="the fill's average price")
+    fee: float = Field(description="the fee paid, in the quote currency")
+    realized_pnl: float = Field(0.0, description="price PnL of the closed quantity (fees and funding apart)")
+    funding: float = Field(0.0, description="funding received (+) or paid (-) over the position's life")
+    reason: str = Field("", description="why: the decision, the stop, the target, the kill switch...")
+    mode: Mode = Field("paper", description="paper, or live on the exchange")
+    at: float = Field(default_factory=time.time, description="the venue's time of the fill, in seconds since the epoch")
 
     @classmethod
     def of(cls, order: Order, *, realized_pnl: float = 0.0, funding: float = 0.0) -> Trade:

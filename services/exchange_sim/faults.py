@@ -23,13 +23,15 @@ FaultKind = Literal["http_503", "timeout", "rate_limit", "lost_response"]
 
 
 class FaultSpec(BaseModel):
-    kind: FaultKind
-    probability: float = Field(1.0, gt=0, le=1)
-    duration_s: float | None = Field(None, gt=0, le=86_400)
+    """A fault to inject into the BingX API (see the module's docstring for what each kind does)."""
+
+    kind: FaultKind = Field(description="http_503, timeout, rate_limit or lost_response")
+    probability: float = Field(1.0, gt=0, le=1, description="share of matching requests it hits")
+    duration_s: float | None = Field(None, gt=0, le=86_400, description="for this long from now")
     count: int | None = Field(None, ge=1, le=1_000_000, description="only the next N matching requests")
-    path_prefix: str = Field("/openApi", max_length=200)
-    method: Literal["GET", "POST", "PUT", "DELETE"] | None = None
-    hang_s: float = Field(30.0, ge=0, le=600)
+    path_prefix: str = Field("/openApi", max_length=200, description="only requests whose path starts so")
+    method: Literal["GET", "POST", "PUT", "DELETE"] | None = Field(None, description="only this method")
+    hang_s: float = Field(30.0, ge=0, le=600, description="how long timeout and lost_response hold the answer")
 
     @model_validator(mode="after")
     def _bounded(self) -> FaultSpec:

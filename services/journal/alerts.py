@@ -23,20 +23,22 @@ Labels = Annotated[dict[Annotated[str, Field(max_length=200)], Text], Field(max_
 class WebhookAlert(BaseModel):
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
-    status: Literal["firing", "resolved"]
-    labels: Labels = Field(default_factory=dict)
-    annotations: Labels = Field(default_factory=dict)
-    starts_at: datetime = Field(alias="startsAt")
-    fingerprint: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+    status: Literal["firing", "resolved"] = Field(description="the alert's state")
+    labels: Labels = Field(default_factory=dict, description="alertname, severity and the rule's other labels")
+    annotations: Labels = Field(default_factory=dict, description="summary and description, for the note")
+    starts_at: datetime = Field(alias="startsAt", description="when it started firing")
+    fingerprint: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$", description="Alertmanager's id of the alert"
+    )
 
 
 class WebhookPayload(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    version: str = Field("4", max_length=8)
-    status: Literal["firing", "resolved"] = "firing"
-    receiver: str = Field("", max_length=200)
-    alerts: list[WebhookAlert] = Field(max_length=1_000)
+    version: str = Field("4", max_length=8, description="the webhook payload's version (4)")
+    status: Literal["firing", "resolved"] = Field("firing", description="the group's state")
+    receiver: str = Field("", max_length=200, description="the Alertmanager receiver that sent it")
+    alerts: list[WebhookAlert] = Field(max_length=1_000, description="the alerts of the group")
 
 
 def _severity(labels: dict[str, str]) -> Severity:
