@@ -4,7 +4,8 @@ an unexpected exception), has one typed shape, ``Problem``, sent as ``applicatio
 
 ``install(app)`` is called by the app factory (shared/app.py), so every service answers so. A route
 documents the problems it may answer with ``responses=problems(404, 503)``; a route that takes input
-lists 422 too (FastAPI would otherwise document its own validation error shape, which we never send).
+lists 422 too (FastAPI would otherwise document its own validation error shape, which we never send), and
+one with a body lists 400 (a body that is not text at all).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ MAX_DETAIL = 1_000  # a validation detail lists every field; a request with many
 
 # What each status means here, for the routes' documentation.
 MEANINGS: dict[int, str] = {
-    400: "the request cannot be understood",
+    400: "the body cannot be read (not UTF-8 JSON text)",
     401: "the admin token is missing",
     403: "the admin token is wrong, or admin endpoints are disabled (no ADMIN_TOKEN)",
     404: "nothing of that name",

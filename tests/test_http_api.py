@@ -125,6 +125,8 @@ def test_every_error_is_a_documented_problem(document: dict[str, Any]) -> None:
         takes_input = operation.get("parameters") or operation.get("requestBody")
         if takes_input and "422" not in responses:
             wrong.append(f"{method} {path}: takes input but documents no 422")
+        if operation.get("requestBody") and "400" not in responses:
+            wrong.append(f"{method} {path}: takes a body but documents no 400 (a body that is not text)")
         if operation.get("security") and not {"401", "403"} <= set(responses):
             wrong.append(f"{method} {path}: admin-only but documents no 401 and 403")
         for status, response in responses.items():

@@ -20,7 +20,7 @@ from shared.problems import problems
 router = APIRouter(prefix="/admin", tags=["simulator admin"])
 SimDep = Annotated[SimState, Depends(provided(SimState))]
 GUARDED = problems(401, 403)
-GUARDED_WITH_BODY = problems(401, 403, 422)
+GUARDED_WITH_BODY = problems(400, 401, 403, 422)
 TEN_YEARS_MS = 10 * 365 * 86_400_000
 
 
@@ -142,7 +142,7 @@ async def advance_clock(sim: SimDep, body: ClockAdvance) -> ClockView:
     return _clock_view(sim)
 
 
-@router.put("/listing", dependencies=ADMIN, responses=problems(401, 403, 404, 422))
+@router.put("/listing", dependencies=ADMIN, responses=problems(400, 401, 403, 404, 422))
 async def set_listing(sim: SimDep, body: Listing) -> Listing:
     """Set when a symbol was listed: no candle or funding rate before it."""
     if body.symbol not in sim.market.by_id:

@@ -84,7 +84,7 @@ async def reconciliation(ledger: LedgerDep, limit: Limit = 100) -> list[Finding]
     return [Finding.model_validate(entry) for entry in await ledger.discrepancies(limit)]
 
 
-@router.post("/kill-switch", dependencies=ADMIN, responses=problems(401, 403, 422, 503))
+@router.post("/kill-switch", dependencies=ADMIN, responses=problems(400, 401, 403, 422, 503))
 async def kill_switch_on(ledger: LedgerDep, trader: TraderDep, body: KillSwitchRequest) -> KillSwitchOn:
     """No new orders at all; with ``flatten`` (the default) every position is closed and its orders cancelled."""
     newly = await set_flag(ledger.redis, KILL_SWITCH, body.reason)

@@ -35,7 +35,7 @@ async def status(store: StoreDep, lag: LagDep, notifier: NotifierDep) -> Journal
     )
 
 
-@router.post("/alerts", dependencies=ADMIN, responses=problems(401, 403, 422, 503))
+@router.post("/alerts", dependencies=ADMIN, responses=problems(400, 401, 403, 422, 503))
 async def alertmanager_webhook(runtime: RuntimeDep, payload: WebhookPayload) -> AlertsAccepted:
     """Alertmanager's webhook receiver: each alert becomes an event on stream:events (stored, then notified)."""
     for alert in payload.alerts:
@@ -43,7 +43,7 @@ async def alertmanager_webhook(runtime: RuntimeDep, payload: WebhookPayload) -> 
     return AlertsAccepted(events=len(payload.alerts))
 
 
-@router.post("/notify/test", dependencies=ADMIN, responses=problems(401, 403, 422, 503))
+@router.post("/notify/test", dependencies=ADMIN, responses=problems(400, 401, 403, 422, 503))
 async def notify_test(notifier: NotifierDep, body: TestNotification | None = None) -> NotificationSent:
     """Send one notification to every NOTIFY_URLS target now (not deduplicated, counted in the budget)."""
     body = body or TestNotification()

@@ -83,7 +83,7 @@ async def summary(history: HistoryDep, sampler: SamplerDep) -> Summary:
     )
 
 
-@router.post("/performance/invalidate-cache", dependencies=ADMIN, responses=problems(401, 403, 422, 503))
+@router.post("/performance/invalidate-cache", dependencies=ADMIN, responses=problems(400, 401, 403, 422, 503))
 async def invalidate_cache(sources: SourcesDep, body: InvalidateRequest | None = None) -> Invalidated:
     body = body or InvalidateRequest()
     deleted = await sources.cache.invalidate(tier=body.tier if body.scope == "tier" else None, symbol=body.symbol)
