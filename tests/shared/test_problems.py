@@ -57,7 +57,7 @@ def demo_app() -> FastAPI:
     async def ledger(found: Annotated[Ledgerish, Depends(provided(Ledgerish))]) -> dict[str, str]:
         return {"name": found.name}
 
-    settings = ServiceSettings(service_name="demo", admin_token="right")
+    settings = ServiceSettings(service_name="problems-demo", admin_token="right")  # its own metric labels
     return create_app(settings, redis=None, routers=[router], provides=[Ledgerish("books")])
 
 
@@ -115,7 +115,9 @@ async def test_the_admin_guard_answers_problems_and_lets_the_right_token_through
         assert problem(await client.post("/admin", json={"size": 1}, headers={"X-Admin-Token": "wrong"}), 403)
         assert problem(await client.post("/admin", content=b"{not json", headers={"Authorization": "Bearer no"}), 403)
         for headers in ({"Authorization": "Bearer right"}, {"X-Admin-Token": "right"}):
-            assert (await client.post("/admin", json={"size": 1}, headers=headers)).json() == {"service": "demo"}
+            assert (await client.post("/admin", json={"size": 1}, headers=headers)).json() == {
+                "service": "problems-demo"
+            }
 
 
 async def test_redis_down_is_a_503_and_a_bug_a_500_that_tells_nothing(client: httpx.AsyncClient) -> None:
