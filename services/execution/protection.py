@@ -122,7 +122,7 @@ class Protection(Periodic):
         venue, ledger = self._trader.venue, self._trader.ledger
         check = await venue.check(position, quote)
         for due_ms, amount in check.funding:
-            await ledger.apply_funding(position.symbol, amount, due_ms)
+            await self._trader.book_funding(position, amount, due_ms)
         if check.triggered is not None:
             return await self._trader.record_close(position, check.triggered.fill, check.triggered.reason)
         if check.checked_until_ms > position.checked_until_ms:

@@ -27,8 +27,10 @@ from services.execution.live import LiveVenue
 from services.execution.trader import Trader
 from services.execution.venue import Fill
 from shared import metrics
+from shared.contracts import AccountEvent, Discrepancy
 from shared.errors import PermanentExchangeError
 from shared.gateway import ExchangeAccount
+from shared.keys import STREAM_EVENTS
 from shared.periodic import Periodic
 from shared.trading_state import Order, Position, Snapshot
 
@@ -119,6 +121,15 @@ class Reconciler(Periodic):
         DISCREPANCIES.labels(kind).inc()
         log.warning("reconciliation: %s", kind, extra={"symbol": symbol, "detail": detail})
         await self._trader.ledger.record_discrepancy(kind, symbol, detail)
+        event = AccountEvent(
+            kind="reconciliation",
+            severity="info" if kind == "pending_order_resolved" else "warning",
+            mode="live",
+            symbol=symbol if "/" in symbol else None,
+            reason=f"{kind}: {detail}"[:500],
+            discrepancy=Discrepancy(subject=kind, resolution=detail[:500]),
+        )
+        await self._trader.publisher.publish(STREAM_EVENTS, event)
 
     async def reconcile(self) -> None:
         ledger = self._trader.ledger

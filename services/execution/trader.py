@@ -22,10 +22,10 @@ from services.execution.orders import close_order_id, open_order_id
 from services.execution.venue import Fill, Venue
 from shared import metrics
 from shared.bus import Delivery, Publisher
-from shared.contracts import Decision, Execution
+from shared.contracts import AccountEvent, Decision, Execution
 from shared.errors import BadRequestError, PermanentExchangeError, TransientExchangeError
 from shared.gateway import Candles, MarketRules, Quote
-from shared.keys import STREAM_EXECUTIONS
+from shared.keys import STREAM_EVENTS, STREAM_EXECUTIONS
 from shared.trading_state import MarginMode, Order, Position, record_outcome
 
 log = logging.getLogger(__name__)
@@ -241,8 +241,18 @@ class Trader:
         booked = await self.venue.funding(position)
         if booked is None or abs(booked - position.funding) < 1e-9:
             return position
-        await self.ledger.apply_funding(position.symbol, booked - position.funding, int(time.time() * 1000))
+        await self.book_funding(position, booked - position.funding, int(time.time() * 1000))
         return position.model_copy(update={"funding": booked})
+
+    async def book_funding(self, position: Position, amount: float, due_ms: int) -> None:
+        """Funding received (or paid, negative) on ``position``: into the ledger once, and onto the events
+        stream (the journal keeps it with the trade)."""
+        if await self.ledger.apply_funding(position.symbol, amount, due_ms):
+            event = AccountEvent(
+                kind="funding", mode=self.venue.mode, symbol=position.symbol,
+                decision_id=position.decision_id, amount=amount,
+            )  # fmt: skip
+            await self.publisher.publish(STREAM_EVENTS, event)
 
     async def record_close(
         self, position: Position, fill: Fill, reason: str, client_order_id: str | None = None

@@ -20,9 +20,9 @@ from services.execution.reconcile import Reconciler
 from services.execution.trader import Trader
 from shared import perps
 from shared.bus import Delivery, Publisher
-from shared.contracts import Decision, Execution
+from shared.contracts import AccountEvent, Decision, Execution
 from shared.gateway import MarketDataGateway
-from shared.keys import STREAM_EXECUTIONS, book_keys, live_book
+from shared.keys import STREAM_EVENTS, STREAM_EXECUTIONS, book_keys, live_book
 from shared.messages import decode
 from shared.trading_state import MarginMode
 from tests.conftest import GatewayFactory
@@ -167,6 +167,8 @@ async def test_a_stop_that_fires_while_nobody_watches_is_booked_by_reconciliatio
     wallet = await live.gateway.account.wallet()
     assert snapshot.account.cash == pytest.approx(wallet.balance)  # the ledger agrees with the exchange
     assert [f["kind"] for f in await live.ledger.discrepancies()] == ["closed_on_exchange"]
+    [event] = [decode(f, AccountEvent) for _, f in await redis.xrange(STREAM_EVENTS)]
+    assert event.kind == "reconciliation" and event.discrepancy and event.discrepancy.subject == "closed_on_exchange"
 
 
 async def test_a_position_and_an_order_placed_by_hand_are_adopted_and_flagged(

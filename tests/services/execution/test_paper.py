@@ -20,9 +20,10 @@ from services.execution.protection import Protection
 from services.execution.trader import Trader
 from shared import perps
 from shared.bus import Delivery, Publisher
-from shared.contracts import Decision
+from shared.contracts import AccountEvent, Decision
 from shared.gateway import MarketDataGateway
-from shared.keys import PAPER_BOOK, book_keys
+from shared.keys import PAPER_BOOK, STREAM_EVENTS, book_keys
+from shared.messages import decode
 from tests.conftest import GatewayFactory
 from tests.services.exchange_sim.helpers import (
     BTC,
@@ -107,6 +108,8 @@ async def test_paper_funding_is_charged_at_the_published_rate_across_a_funding_t
     assert snapshot.account.funding == pytest.approx(expected)
     await guard.tick()  # charged once
     assert (await trader.ledger.snapshot()).account.funding == pytest.approx(expected)
+    [event] = [decode(f, AccountEvent) for _, f in await redis.xrange(STREAM_EVENTS) if b"funding" in f[b"data"]]
+    assert event.kind == "funding" and event.amount == pytest.approx(expected) and event.symbol == BTC
 
 
 async def test_an_isolated_paper_position_is_liquidated_where_the_formula_says_and_loses_its_margin(
