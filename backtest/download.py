@@ -15,7 +15,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from backtest.history import Store, gaps, missing_ranges, read_candles, read_funding, timeframe_ms, write_candles, write_funding
+from backtest.history import (
+    Store,
+    gaps,
+    missing_ranges,
+    read_candles,
+    read_funding,
+    timeframe_ms,
+    write_candles,
+    write_funding,
+)
 from shared.gateway import MarketDataGateway
 
 PAGE = 1000  # candles per request (BingX answers up to 1440)
@@ -63,7 +72,9 @@ async def top_symbols(gateway: MarketDataGateway, count: int) -> list[str]:
 
 
 class Downloader:
-    def __init__(self, gateway: MarketDataGateway, store: Store, *, page: int = PAGE, progress: ProgressFn | None = None):
+    def __init__(
+        self, gateway: MarketDataGateway, store: Store, *, page: int = PAGE, progress: ProgressFn | None = None
+    ):
         self.gateway = gateway
         self.store = store
         self.page = page

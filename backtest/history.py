@@ -27,8 +27,17 @@ from shared.errors import BadRequestError
 CANDLE_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 FUNDING_COLUMNS = ("ts", "rate")
 TIMEFRAME_MS = {
-    "1m": 60_000, "3m": 180_000, "5m": 300_000, "15m": 900_000, "30m": 1_800_000, "1h": 3_600_000,
-    "2h": 7_200_000, "4h": 14_400_000, "6h": 21_600_000, "12h": 43_200_000, "1d": 86_400_000,
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "30m": 1_800_000,
+    "1h": 3_600_000,
+    "2h": 7_200_000,
+    "4h": 14_400_000,
+    "6h": 21_600_000,
+    "12h": 43_200_000,
+    "1d": 86_400_000,
 }  # fmt: skip  (fixed-length intervals only: 3d, 1w and 1M do not tile a range evenly)
 
 
@@ -122,9 +131,7 @@ def read_candles(path: Path) -> Candles:
     data = _read(path, CANDLE_COLUMNS)
     if data is None:
         return Candles.empty()
-    return Candles(
-        data["ts"].astype(np.int64), *(np.asarray(data[c], dtype=np.float64) for c in CANDLE_COLUMNS[1:])
-    )
+    return Candles(data["ts"].astype(np.int64), *(np.asarray(data[c], dtype=np.float64) for c in CANDLE_COLUMNS[1:]))
 
 
 def read_funding(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -173,7 +180,9 @@ def write_funding(path: Path, new: np.ndarray) -> int:
     times, rates = read_funding(path)
     old = np.column_stack([times.astype(np.float64), rates]) if len(times) else np.empty((0, 2))
     merged, duplicates = merge(old, np.asarray(new, dtype=np.float64).reshape(-1, 2))
-    _write_atomic(path, pa.table([pa.array(merged[:, 0].astype(np.int64)), pa.array(merged[:, 1])], names=["ts", "rate"]))
+    _write_atomic(
+        path, pa.table([pa.array(merged[:, 0].astype(np.int64)), pa.array(merged[:, 1])], names=["ts", "rate"])
+    )
     return duplicates
 
 

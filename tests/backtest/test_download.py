@@ -10,6 +10,7 @@ import pytest
 from backtest.download import Downloader, top_symbols
 from backtest.history import Store, merge, read_candles, read_funding, write_candles
 from devkit.sim_server import SimServer
+from services.exchange_sim.funding import funding_rate
 from shared.gateway import MarketDataGateway
 from shared.gateway.models import Candles
 from tests.conftest import GatewayFactory
@@ -33,7 +34,9 @@ def expected_closes(sim: SimServer, start: int, count: int) -> np.ndarray:
     return closes[59::60]
 
 
-async def test_paging_fetches_the_range_once_and_stops(sim: SimServer, make_gateway: GatewayFactory, store: Store) -> None:
+async def test_paging_fetches_the_range_once_and_stops(
+    sim: SimServer, make_gateway: GatewayFactory, store: Store
+) -> None:
     sim.freeze(NOW)
     gateway = make_gateway()
     start = NOW - 10 * DAY - 30 * 60_000  # 240 closed candles, in pages of 100
@@ -47,9 +50,13 @@ async def test_paging_fetches_the_range_once_and_stops(sim: SimServer, make_gate
     assert report.gaps == [] and report.duplicates == 0
     times, rates = read_funding(store.funding_path(SYMBOL))
     assert len(times) == report.funding == 31 and (np.diff(times) == 8 * HOUR).all()
+    spec = sim.market.by_id["BTC-USDT"]
+    assert rates.tolist() == [funding_rate(sim.market, spec, int(t)) for t in times]
 
 
-async def test_second_run_fetches_only_what_is_missing(sim: SimServer, make_gateway: GatewayFactory, store: Store) -> None:
+async def test_second_run_fetches_only_what_is_missing(
+    sim: SimServer, make_gateway: GatewayFactory, store: Store
+) -> None:
     sim.freeze(NOW)
     gateway = make_gateway()
     start = NOW - 4 * DAY - 30 * 60_000
@@ -90,7 +97,9 @@ async def test_an_interrupted_run_keeps_what_it_wrote_and_the_next_one_goes_on(
     assert np.allclose(read_candles(store.candles_path("1h", SYMBOL)).close, expected_closes(sim, start, 960))
 
 
-async def test_gaps_listing_and_duplicates_are_reported(sim: SimServer, make_gateway: GatewayFactory, store: Store) -> None:
+async def test_gaps_listing_and_duplicates_are_reported(
+    sim: SimServer, make_gateway: GatewayFactory, store: Store
+) -> None:
     sim.freeze(NOW)
     gateway = make_gateway()
     start = NOW - 6 * DAY - 30 * 60_000
