@@ -9,17 +9,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
-from redis.asyncio import Redis
-
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.correlation import correlations
 from services.ia2.risk import Context, Proposal, RiskManager, Verdict
 from services.ia2.sizing import size_position
+from services.ia2.state import TradingState
 from shared.contracts import Analysis, Decision
 from shared.errors import TradepipeError
-from shared.keys import book_keys
 from shared.messages import derived_message_id
-from shared.trading_state import Snapshot, active_book, read_snapshot, set_flag
+from shared.trading_state import Snapshot
 
 ClosesFor = Callable[[str], Awaitable[Sequence[float] | None]]
 
@@ -83,32 +81,16 @@ def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, 
 
 class Strategist:
     def __init__(
-        self,
-        redis: Redis,
-        manager: RiskManager,
-        adaptive: AdaptiveConfidence,
-        closes_for: ClosesFor,
-        *,
-        start_balance: float,
+        self, state: TradingState, manager: RiskManager, adaptive: AdaptiveConfidence, closes_for: ClosesFor
     ) -> None:
-        self._redis = redis
+        self.state = state
         self.manager = manager
         self.adaptive = adaptive
         self._closes_for = closes_for
-        self._start_balance = start_balance
-
-    @property
-    def redis(self) -> Redis:
-        return self._redis
-
-    @property
-    def start_balance(self) -> float:
-        return self._start_balance
 
     async def decide(self, analysis: Analysis, proposal: Proposal | None = None) -> Decision:
         """Decide on ``analysis``; a proposal from elsewhere (an LLM) goes through the same limits."""
-        keys = book_keys(await active_book(self._redis))  # the book execution trades on
-        snapshot = await read_snapshot(self._redis, keys, start_balance=self._start_balance)
+        snapshot = await self.state.snapshot()
         required = await self.adaptive.required(analysis.setup)
         if proposal is None:
             made = rule_proposal(analysis, snapshot, self.manager, required)
@@ -118,7 +100,7 @@ class Strategist:
         context = Context(snapshot, await self._correlations(analysis.symbol, snapshot))
         verdict = self.manager.evaluate(proposal, context)
         if verdict.halt:
-            await set_flag(self._redis, keys.halt, verdict.halt)
+            await self.state.latch_halt(verdict.halt)
         return self._decision(analysis, verdict, required)
 
     async def _correlations(self, symbol: str, snapshot: Snapshot) -> dict[str, float]:

@@ -101,7 +101,8 @@ class SaneQuoteFilter:
 
     @staticmethod
     def _priced(markets: Columns) -> np.ndarray:
-        return _finite_positive(markets.last) & _finite_positive(markets.high) & _finite_positive(markets.low)
+        priced: np.ndarray = _finite_positive(markets.last) & _finite_positive(markets.high) & _finite_positive(markets.low)
+        return priced
 
     def keeps(self, markets: Columns) -> np.ndarray:
         return np.asarray(self._priced(markets) & np.isfinite(spreads_bps(markets.bid, markets.ask)), dtype=bool)
