@@ -1,0 +1,319 @@
+"""The backtest loop: the pipeline's own decisions on a simulated clock.
+
+At each close of the primary timeframe (a decision time), in order:
+1. open positions live through the data's candles up to now: funding at each funding time, liquidation,
+   stop-loss / take-profit inside the candle (``shared/perps.py``, the stop first when both are touched);
+2. the account is marked (equity peak, the day's start) and execution's protection latches the halt when
+   the daily-loss or drawdown limit is reached (and flattens if ``HALT_FLATTEN``);
+3. scout's ranking publishes its best symbols; for each, ia1's analysis at that candle (the rows computed
+   once by ``features.py``), ia2's strategist and risk manager (``Strategist.decide`` with this book as its
+   state), execution's checks (``plan_entry``), and a fill at the next candle's open.
+A decision at a close reads only candles closed by then; it fills at the next price.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from backtest.book import Book, ClosedTrade, Holding
+from backtest.features import Plan, SymbolFeatures, frame_of
+from backtest.history import timeframe_ms
+from backtest.scan import Ranking, rank_market
+from backtest.settings import BacktestSettings
+from services.execution.checks import Plan as OrderPlan
+from services.execution.checks import halt_refusal, plan_entry
+from services.ia1.analyst import RuleAnalyst
+from services.ia1.indicators import last_row
+from services.ia2.adaptive import AdaptiveConfidence
+from services.ia2.risk import RiskManager
+from services.ia2.strategist import Strategist
+from shared import perps
+from shared.contracts import Analysis, Decision, Opportunity
+from shared.gateway import MarketRules
+from shared.trading_state import Snapshot
+
+Decide = Callable[[Analysis], Awaitable[Decision]]
+Review = Callable[[Opportunity, Analysis], Awaitable[Analysis]]
+
+
+class BookState:
+    """ia2's view of the account (services/ia2/state.TradingState), from the backtest's book."""
+
+    def __init__(self, book: Book) -> None:
+        self.book = book
+        self.cached: Snapshot | None = None
+
+    async def snapshot(self) -> Snapshot:
+        if self.cached is None:
+            self.cached = self.book.snapshot()
+        return self.cached
+
+    async def latch_halt(self, reason: str) -> None:
+        self.book.halt_reason = self.book.halt_reason or reason
+        self.cached = None
+
+
+class MemoryOutcomes:
+    """Wins and losses per setup (services/ia2/state.Outcomes), recorded as trades close."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, list[int]] = {}
+
+    async def outcomes(self, signal_kind: str) -> tuple[int, int]:
+        wins, losses = self.counts.get(signal_kind, [0, 0])
+        return wins, losses
+
+    def record(self, trade: ClosedTrade) -> None:
+        if trade.signal_kind:
+            self.counts.setdefault(trade.signal_kind, [0, 0])[0 if trade.net > 0 else 1] += 1
+
+
+@dataclass
+class Result:
+    settings: BacktestSettings
+    plan: Plan
+    symbols: list[str]
+    trades: list[ClosedTrade]
+    equity: list[tuple[int, float]]  # (time, equity) at every decision time
+    exposure: list[float]  # notional open at every decision time
+    decisions: list[dict[str, Any]]  # every open decision and every refusal after ia2 approved
+    counts: dict[str, int] = field(default_factory=dict)
+    start_equity: float = 0.0
+    end_equity: float = 0.0
+    fees: float = 0.0
+    funding: float = 0.0
+    closes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # symbol -> (times, closes)
+
+
+def _ident(*parts: object) -> str:
+    return hashlib.sha256(":".join(map(str, parts)).encode()).hexdigest()[:24]
+
+
+class Engine:
+    def __init__(self, settings: BacktestSettings, features: Sequence[SymbolFeatures], plan: Plan) -> None:
+        self.settings = settings
+        self.features = list(features)
+        self.index = {f.symbol: i for i, f in enumerate(self.features)}
+        self.plan = plan
+        self.book = Book(
+            settings.paper_start_balance,
+            settings.paper_fee_rate,
+            settings.paper_slippage_bps,
+            settings.trading_leverage,
+            settings.trading_margin_mode,
+        )
+        self.state = BookState(self.book)
+        self.outcomes = MemoryOutcomes()
+        self.strategist = Strategist(
+            self.state,
+            RiskManager(settings.risk_config()),
+            AdaptiveConfidence(self.outcomes, base=settings.risk_min_confidence),
+            self._closes_for,
+        )
+        self.decide: Decide = self.strategist.decide
+        self.review: Review | None = None  # an LLM analyst, when on
+        self.analyst = RuleAnalyst(settings.analyst_config(plan.analysis))
+        self.limits = settings.limits()
+        self.rules = MarketRules(amount_step=settings.backtest_amount_step, min_notional=settings.backtest_min_notional)
+        self.now = 0
+        self.cursor: dict[str, int] = {}  # symbol -> next base candle to live through
+        self.counts = dict.fromkeys(("published", "analysed", "neutral", "approved", "refused", "filled"), 0)
+        self.decisions: list[dict[str, Any]] = []
+
+    async def _closes_for(self, symbol: str) -> Sequence[float] | None:
+        candles = self.features[self.index[symbol]].correlation
+        end = int(np.searchsorted(candles.ts + timeframe_ms(self.plan.correlation), self.now, side="right"))
+        closes: Sequence[float] = candles.close[max(0, end - 101) : end].tolist()
+        return closes
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    async def run(self) -> Result:
+        ranking = rank_market(self.features, self.settings, self.settings.backtest_spread_bps)
+        equity: list[tuple[int, float]] = []
+        exposure: list[float] = []
+        last_published: dict[int, int] = {}
+        cooldown_ms = int(self.settings.scout_republish_after_s * 1000)
+        for g, now in enumerate(ranking.grid.tolist()):
+            self.now = now
+            self._live_through(now)
+            self.state.cached = None
+            equity.append((now, round(self.book.mark(now), 8)))
+            exposure.append(self.book.exposure())
+            self._protect(now)
+            published = 0
+            for s in ranking.order[g].tolist():
+                if s < 0 or published >= self.settings.scout_top_n:
+                    break
+                if cooldown_ms and now - last_published.get(s, -cooldown_ms) < cooldown_ms:
+                    continue
+                last_published[s] = now
+                published += 1
+                await self._consider(ranking, g, s, published)
+        self._close_all("end_of_data")
+        final = self.book.mark(self.now)
+        return Result(
+            settings=self.settings,
+            plan=self.plan,
+            symbols=[f.symbol for f in self.features],
+            trades=self.book.trades,
+            equity=[*equity[:-1], (self.now, round(final, 8))] if equity else [],
+            exposure=exposure,
+            decisions=self.decisions,
+            counts=self.counts,
+            start_equity=self.book.start_balance,
+            end_equity=final,
+            fees=self.book.fees,
+            funding=self.book.funding,
+            closes={f.symbol: (f.primary.ts, f.primary.close) for f in self.features},
+        )
+
+    async def _consider(self, ranking: Ranking, g: int, s: int, rank: int) -> None:
+        self.counts["published"] += 1
+        f = self.features[s]
+        row = int(ranking.rows[g, s])
+        if f.combined.signal[row] == 0:  # the strategist's first rule: nothing to trade on a neutral signal
+            self.counts["neutral"] += 1
+            return
+        analysis = self._analysis(f, row, self._opportunity(ranking, g, s, rank))
+        if self.review is not None:
+            analysis = await self.review(self._opportunity(ranking, g, s, rank), analysis)
+        self.counts["analysed"] += 1
+        decision = await self.decide(analysis)
+        if decision.action != "open":
+            return
+        self.counts["approved"] += 1
+        self._enter(decision, f)
+
+    def _opportunity(self, ranking: Ranking, g: int, s: int, rank: int) -> Opportunity:
+        factors, markets = ranking.factors, ranking.markets
+        return Opportunity(
+            message_id=_ident("opportunity", self.features[s].symbol, self.now),
+            created_at=self.now / 1000,
+            scan_id=_ident("scan", self.now)[:12],
+            symbol=self.features[s].symbol,
+            rank=rank,
+            score=float(ranking.score[g, s]),
+            price=float(markets.last[g, s]),
+            change_pct_24h=float(markets.change_pct[g, s]),
+            quote_volume_24h=float(markets.quote_volume[g, s]),
+            volatility_pct=float(factors.volatility[g, s]),
+            spread_bps=float(factors.spread[g, s]),
+        )
+
+    def _analysis(self, f: SymbolFeatures, row: int, opportunity: Opportunity) -> Analysis:
+        start = max(0, row - self.settings.ia1_candles + 1)
+        window = frame_of(f.primary.between(int(f.primary.ts[start]), int(f.primary.ts[row]) + 1))
+        patterns = [name for name, hits in f.patterns.items() if hits[row]]
+        main = last_row(f.values, row)
+        analysis = self.analyst.assemble(opportunity, window, main, f.readings, f.combined, row, patterns)
+        return analysis.model_copy(update={"message_id": _ident("analysis", opportunity.message_id)})
+
+    def _enter(self, decision: Decision, f: SymbolFeatures) -> None:
+        following = int(np.searchsorted(f.base.ts, self.now, side="left"))
+        price = float(f.base.open[following]) if following < len(f.base) else None
+        snapshot = self.book.snapshot()
+        planned = plan_entry(decision, snapshot, price, self.rules, self.limits, decision.created_at)
+        record = {
+            "time": self.now,
+            "symbol": decision.symbol,
+            "side": decision.side,
+            "quantity": decision.quantity,
+            "stop_loss": decision.stop_loss,
+            "take_profit": decision.take_profit,
+            "confidence": decision.confidence,
+        }
+        if not isinstance(planned, OrderPlan):
+            self.counts["refused"] += 1
+            self.decisions.append(record | {"outcome": f"refused: {planned.reason}"})
+            return
+        assert decision.side is not None
+        self.counts["filled"] += 1
+        self.decisions.append(record | {"outcome": "filled", "filled_quantity": planned.quantity})
+        self.book.open(f.symbol, planned, self.now, signal_kind=decision.signal_kind, decision_id=decision.message_id)
+        self.cursor[f.symbol] = following
+        self.state.cached = None
+
+    # -- positions between decisions -------------------------------------------------------------
+
+    def _live_through(self, now: int) -> None:
+        """Every open position lives through its candles that close by ``now``."""
+        for symbol in list(self.book.positions):
+            holding = self.book.positions[symbol]
+            f = self.features[self.index[symbol]]
+            step = timeframe_ms(self.plan.data)
+            start = self.cursor[symbol]
+            end = int(np.searchsorted(f.base.ts + step, now, side="right"))
+            if end <= start:
+                continue
+            self.cursor[symbol] = end
+            self._walk(holding, f, start, end)
+
+    def _walk(self, h: Holding, f: SymbolFeatures, start: int, end: int) -> None:
+        base = f.base
+        lows, highs = base.low[start:end], base.high[start:end]
+        long = h.side == "long"
+        stop_hit = lows <= h.stop_loss if long else highs >= h.stop_loss
+        target_hit = highs >= h.take_profit if long else lows <= h.take_profit
+        events = stop_hit | target_hit
+        if h.liquidation is not None:
+            events |= lows <= h.liquidation if long else highs >= h.liquidation
+        hits = np.flatnonzero(events)
+        last = start + int(hits[0]) if len(hits) else end - 1
+        self._fund(h, f, int(base.ts[last]))
+        if not len(hits):
+            h.last_price = float(base.close[end - 1])
+            return
+        candle = perps.Candle(
+            float(base.open[last]), float(base.high[last]), float(base.low[last]), float(base.close[last])
+        )
+        liquidated = h.liquidation is not None and (
+            (candle.low <= h.liquidation and h.liquidation >= h.stop_loss)
+            if long
+            else (candle.high >= h.liquidation and h.liquidation <= h.stop_loss)
+        )
+        exit_at = int(base.ts[last]) + timeframe_ms(self.plan.data)
+        if liquidated:
+            assert h.liquidation is not None
+            trade = self.book.close(h.symbol, h.liquidation, exit_at, "liquidation", slipped=False)
+        else:
+            exit_ = perps.exit_in_candle(h.side, candle, h.stop_loss, h.take_profit)
+            assert exit_ is not None
+            trade = self.book.close(h.symbol, exit_.price, exit_at, exit_.reason)
+        self.outcomes.record(trade)
+
+    def _fund(self, h: Holding, f: SymbolFeatures, until_ms: int) -> None:
+        """Funding at every funding time up to the open of the candle at ``until_ms``, at that time's price."""
+        times, rates = f.funding
+        for at in perps.funding_times(h.funded_until_ms, until_ms):
+            i = int(np.searchsorted(times, at))
+            rate = float(rates[i]) if i < len(times) and times[i] == at else 0.0
+            j = int(np.searchsorted(f.base.ts, at, side="left"))
+            mark = float(f.base.open[j]) if j < len(f.base) else h.last_price
+            self.book.fund(h, at, mark, rate)
+
+    def _protect(self, now: int) -> None:
+        """execution's protection loop: latch the halt at the limits, flatten if set to."""
+        if self.book.halt_reason:
+            return
+        snapshot = self.book.snapshot()
+        self.state.cached = snapshot
+        why = halt_refusal(snapshot, self.limits)
+        if why is None:
+            return
+        self.book.halt_reason = why
+        self.state.cached = None
+        if self.settings.halt_flatten:
+            self._close_all(f"halt: {why}")
+
+    def _close_all(self, reason: str) -> None:
+        for symbol in list(self.book.positions):
+            holding = self.book.positions[symbol]
+            f = self.features[self.index[symbol]]
+            self._fund(holding, f, self.now)
+            self.outcomes.record(self.book.close(symbol, holding.last_price, self.now, reason))
