@@ -211,7 +211,9 @@ class Engine:
         window = frame_of(f.primary.between(int(f.primary.ts[start]), int(f.primary.ts[row]) + 1))
         patterns = [name for name, hits in f.patterns.items() if hits[row]]
         main = last_row(f.values, row)
-        analysis = self.analyst.assemble(opportunity, window, main, f.readings, f.combined, row, patterns)
+        analysis = self.analyst.assemble(
+            opportunity, window, main, f.readings, f.combined, row, patterns, levels=self.review is not None
+        )
         return analysis.model_copy(update={"message_id": _ident("analysis", opportunity.message_id)})
 
     def _enter(self, decision: Decision, f: SymbolFeatures) -> None:

@@ -183,14 +183,18 @@ class RuleAnalyst:
         combined: Combined,
         row: int,
         patterns: list[str],
+        *,
+        levels: bool = True,
     ) -> Analysis:
         """The analysis at ``row`` of the readings; ``window``: the primary candles up to that row (levels and
-        the volume profile are read from it), ``main``: the primary timeframe's indicators at that row."""
-        main = main | profile_values(window)
+        the volume profile are read from it), ``main``: the primary timeframe's indicators at that row.
+        ``levels=False`` leaves out support, resistance and the volume profile: figures for readers (and a
+        model), which no rule reads; a rule-based backtest skips them for speed."""
+        main = main | profile_values(window) if levels else main
         score = float(combined.score[row])
         signal = SIGNALS[int(combined.signal[row])]
         per_tf: dict[str, Signal] = {tf: SIGNALS[int(codes[row])] for tf, codes in combined.per_tf.items()}
-        support, resistance = support_resistance(window)
+        support, resistance = support_resistance(window) if levels else (None, None)
         flat = {k: v for k, v in main.items() if k != "close"}
         flat |= {"score": round(score, 6), "trend": float(primary.trend[row]), "momentum": float(primary.momentum[row])}
         flat["reversion"] = float(primary.reversion[row])
