@@ -80,6 +80,8 @@ class Book:
     day: str = ""
     day_start_equity: float = 0.0
     halt_reason: str | None = None
+    halted_at_ms: int = 0
+    halts: list[tuple[int, str]] = field(default_factory=list)  # (when, why) of every halt latched
     positions: dict[str, Holding] = field(default_factory=dict)
     trades: list[ClosedTrade] = field(default_factory=list)
 
@@ -179,6 +181,11 @@ class Book:
         )  # fmt: skip
         self.trades.append(trade)
         return trade
+
+    def latch(self, now_ms: int, reason: str) -> None:
+        if self.halt_reason is None:
+            self.halt_reason, self.halted_at_ms = reason, now_ms
+            self.halts.append((now_ms, reason))
 
     def fund(self, holding: Holding, at_ms: int, mark: float, rate: float) -> None:
         amount = perps.funding_payment(holding.side, holding.quantity, mark, rate)

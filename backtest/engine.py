@@ -14,6 +14,7 @@ A decision at a close reads only candles closed by then; it fills at the next pr
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,18 +28,64 @@ from backtest.scan import Ranking, rank_market
 from backtest.settings import BacktestSettings
 from services.execution.checks import Plan as OrderPlan
 from services.execution.checks import halt_refusal, plan_entry
-from services.ia1.analyst import RuleAnalyst
+from services.ia1.analyst import SIGNALS, RuleAnalyst, signal_kind
 from services.ia1.indicators import last_row
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.risk import RiskManager
 from services.ia2.strategist import Strategist
 from shared import perps
-from shared.contracts import Analysis, Decision, Opportunity
-from shared.gateway import MarketRules
+from shared.contracts import Analysis, Decision, Opportunity, Signal
+from shared.gateway.models import MarketRules
 from shared.trading_state import Snapshot
 
 Decide = Callable[[Analysis], Awaitable[Decision]]
 Review = Callable[[Opportunity, Analysis], Awaitable[Analysis]]
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The analysis' figures the rules read (services/ia2/strategist.Signalled), straight from the rows."""
+
+    symbol: str
+    signal: Signal
+    confidence: float
+    price: float
+    atr: float
+    setup: str
+    rationale: str = ""
+
+
+@dataclass(frozen=True)
+class Rows:
+    """One symbol's per-candle figures as Python lists: the loop reads single values, and a list is read
+    many times faster than a numpy array element by element."""
+
+    signal: list[int]
+    confidence: list[float]
+    close: list[float]
+    atr: list[float]
+    adx: list[float]
+    reversion: list[float]
+    any_pattern: list[bool]
+    patterns: dict[str, list[bool]]
+
+    @classmethod
+    def of(cls, f: SymbolFeatures) -> Rows:
+        size = len(f.primary)
+        nan = [math.nan] * size
+        found = np.zeros(size, dtype=bool)
+        for hits in f.patterns.values():
+            found |= hits
+        return cls(
+            f.combined.signal.tolist(),
+            f.combined.confidence.tolist(),
+            f.primary.close.tolist(),
+            f.values["atr"].tolist() if "atr" in f.values else nan,
+            f.values["adx"].tolist() if "adx" in f.values else nan,
+            f.readings.reversion.tolist(),
+            found.tolist(),
+            {name: hits.tolist() for name, hits in f.patterns.items()},
+        )
 
 
 class BookState:
@@ -47,6 +94,7 @@ class BookState:
     def __init__(self, book: Book) -> None:
         self.book = book
         self.cached: Snapshot | None = None
+        self.now = 0
 
     async def snapshot(self) -> Snapshot:
         if self.cached is None:
@@ -54,7 +102,7 @@ class BookState:
         return self.cached
 
     async def latch_halt(self, reason: str) -> None:
-        self.book.halt_reason = self.book.halt_reason or reason
+        self.book.latch(self.now, reason)
         self.cached = None
 
 
@@ -82,6 +130,7 @@ class Result:
     equity: list[tuple[int, float]]  # (time, equity) at every decision time
     exposure: list[float]  # notional open at every decision time
     decisions: list[dict[str, Any]]  # every open decision and every refusal after ia2 approved
+    halts: list[tuple[int, str]]
     counts: dict[str, int] = field(default_factory=dict)
     start_equity: float = 0.0
     end_equity: float = 0.0
@@ -99,6 +148,7 @@ class Engine:
         self.settings = settings
         self.features = list(features)
         self.index = {f.symbol: i for i, f in enumerate(self.features)}
+        self.rows = {f.symbol: Rows.of(f) for f in self.features}
         self.plan = plan
         self.book = Book(
             settings.paper_start_balance,
@@ -122,7 +172,9 @@ class Engine:
         self.rules = MarketRules(amount_step=settings.backtest_amount_step, min_notional=settings.backtest_min_notional)
         self.now = 0
         self.cursor: dict[str, int] = {}  # symbol -> next base candle to live through
-        self.counts = dict.fromkeys(("published", "analysed", "neutral", "approved", "refused", "filled"), 0)
+        self.counts = dict.fromkeys(
+            ("published", "neutral", "rejected", "analysed", "approved", "refused", "filled"), 0
+        )
         self.decisions: list[dict[str, Any]] = []
 
     async def _closes_for(self, symbol: str) -> Sequence[float] | None:
@@ -140,7 +192,7 @@ class Engine:
         last_published: dict[int, int] = {}
         cooldown_ms = int(self.settings.scout_republish_after_s * 1000)
         for g, now in enumerate(ranking.grid.tolist()):
-            self.now = now
+            self.now = self.state.now = now
             self._live_through(now)
             self.state.cached = None
             equity.append((now, round(self.book.mark(now), 8)))
@@ -165,6 +217,7 @@ class Engine:
             equity=[*equity[:-1], (self.now, round(final, 8))] if equity else [],
             exposure=exposure,
             decisions=self.decisions,
+            halts=self.book.halts,
             counts=self.counts,
             start_equity=self.book.start_balance,
             end_equity=final,
@@ -177,18 +230,41 @@ class Engine:
         self.counts["published"] += 1
         f = self.features[s]
         row = int(ranking.rows[g, s])
-        if f.combined.signal[row] == 0:  # the strategist's first rule: nothing to trade on a neutral signal
-            self.counts["neutral"] += 1
-            return
-        analysis = self._analysis(f, row, self._opportunity(ranking, g, s, rank))
+        if self.review is None:
+            # The rules' verdict first, on the analysis' figures (the same values the Analysis would carry);
+            # the messages are built only for what the risk manager approves, then decided again in full.
+            outcome, _ = await self.strategist.verdict(self._reading(f, row))
+            if isinstance(outcome, str) or outcome.approved is None:
+                self.counts["neutral" if isinstance(outcome, str) and "neutral" in outcome else "rejected"] += 1
+                return
+        opportunity = self._opportunity(ranking, g, s, rank)
+        analysis = self._analysis(f, row, opportunity)
         if self.review is not None:
-            analysis = await self.review(self._opportunity(ranking, g, s, rank), analysis)
+            analysis = await self.review(opportunity, analysis)
         self.counts["analysed"] += 1
         decision = await self.decide(analysis)
         if decision.action != "open":
+            self.counts["rejected"] += 1
             return
         self.counts["approved"] += 1
         self._enter(decision, f)
+
+    def _reading(self, f: SymbolFeatures, row: int) -> Reading:
+        signal = SIGNALS[int(f.combined.signal[row])]
+        atr = float(f.values["atr"][row])
+        adx = float(f.values["adx"][row])
+        figures = {"reversion": float(f.readings.reversion[row])} | (
+            {"adx": round(adx, 10)} if math.isfinite(adx) else {}
+        )
+        patterns = [name for name, hits in f.patterns.items() if hits[row]]
+        return Reading(
+            symbol=f.symbol,
+            signal=signal,
+            confidence=round(float(f.combined.confidence[row]), 6),
+            price=float(f.primary.close[row]),
+            atr=round(atr, 10) if math.isfinite(atr) else 0.0,
+            setup=signal_kind(signal, figures, patterns),
+        )
 
     def _opportunity(self, ranking: Ranking, g: int, s: int, rank: int) -> Opportunity:
         factors, markets = ranking.factors, ranking.markets
@@ -301,6 +377,9 @@ class Engine:
 
     def _protect(self, now: int) -> None:
         """execution's protection loop: latch the halt at the limits, flatten if set to."""
+        reset_ms = self.settings.backtest_halt_reset_hours * 3_600_000
+        if self.book.halt_reason and reset_ms and now - self.book.halted_at_ms >= reset_ms:
+            self.book.halt_reason = None  # the operator's reset (POST /risk/halt/reset live)
         if self.book.halt_reason:
             return
         snapshot = self.book.snapshot()
@@ -308,7 +387,7 @@ class Engine:
         why = halt_refusal(snapshot, self.limits)
         if why is None:
             return
-        self.book.halt_reason = why
+        self.book.latch(now, why)
         self.state.cached = None
         if self.settings.halt_flatten:
             self._close_all(f"halt: {why}")

@@ -33,7 +33,7 @@ SETTINGS_SHOWN = (
     "risk_per_trade", "risk_atr_stop_multiple", "risk_reward_ratio", "risk_min_confidence", "risk_max_open_positions",
     "risk_max_symbol_exposure", "risk_max_total_exposure", "risk_max_correlation", "risk_max_daily_loss",
     "risk_max_drawdown", "paper_start_balance", "paper_fee_rate", "paper_slippage_bps", "trading_leverage",
-    "trading_margin_mode", "backtest_spread_bps", "ia1_provider", "ia2_provider",
+    "trading_margin_mode", "backtest_spread_bps", "backtest_halt_reset_hours", "ia1_provider", "ia2_provider",
 )  # fmt: skip
 
 
@@ -177,6 +177,7 @@ def build(result: Result, *, llm: dict[str, int] | None = None) -> dict[str, Any
         "per_exit_reason": _group(result.trades, "exit_reason"),
         "monthly_returns_pct": _monthly(times, equity),
         "pipeline": dict(result.counts) | ({"llm": llm} if llm is not None else {}),
+        "halts": [{"time": t, "reason": why} for t, why in result.halts],
         "timeframes": {
             "data": result.plan.data,
             "analysis": list(result.plan.analysis),
@@ -252,6 +253,8 @@ def to_markdown(report: dict[str, Any]) -> str:
         "## Pipeline",
         "",
         ", ".join(f"{k}: {v}" for k, v in report["pipeline"].items()),
+        "",
+        *(f"Halted at {iso(h['time'])}: {h['reason']}." for h in report["halts"]),
         "",
     ]
     return "\n".join(lines)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from services.execution.app import limits_from
 from services.execution.checks import Limits
 from services.execution.settings import ExecutionSettings
 from services.ia1.analyst import AnalystConfig
@@ -25,10 +24,13 @@ class BacktestSettings(ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSetting
     # The exchange's minimums (live: from the market listing): no step rounding unless set.
     backtest_amount_step: float = Field(0.0, ge=0)
     backtest_min_notional: float = Field(2.0, ge=0)
+    # Live, a latched halt (daily loss, drawdown) waits for an operator; a backtest has none, so it plays one
+    # who resets the halt this many hours after it latched (0: never, trading stops for the rest of the run).
+    backtest_halt_reset_hours: float = Field(24.0, ge=0)
 
     def analyst_config(self, timeframes: tuple[str, ...]) -> AnalystConfig:
         return AnalystConfig(primary=self.ia1_primary_timeframe, timeframes=timeframes)
 
     def limits(self) -> Limits:
         """Execution's hard limits, built as the service builds them."""
-        return limits_from(self)
+        return Limits.from_settings(self)

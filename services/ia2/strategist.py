@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol
 
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.correlation import correlations
 from services.ia2.risk import Context, Proposal, RiskManager, Verdict
 from services.ia2.sizing import size_position
 from services.ia2.state import TradingState
-from shared.contracts import Analysis, Decision
+from shared.contracts import Analysis, Decision, Signal
 from shared.errors import TradepipeError
 from shared.messages import derived_message_id
 from shared.trading_state import Snapshot
@@ -52,7 +53,26 @@ def rejection(analysis: Analysis, required: float, reasons: Sequence[str]) -> De
     return decision_for(analysis, required, reasons)
 
 
-def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, required: float) -> Proposal | str:
+class Signalled(Protocol):
+    """What the rules read from an analysis (an :class:`~shared.contracts.Analysis` is one)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def signal(self) -> Signal: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def atr(self) -> float: ...
+    @property
+    def setup(self) -> str: ...
+    @property
+    def rationale(self) -> str: ...
+
+
+def rule_proposal(analysis: Signalled, snapshot: Snapshot, manager: RiskManager, required: float) -> Proposal | str:
     """The rule-based strategist: trade the analyst's signal, sized from volatility; or why not."""
     if analysis.signal == "neutral":
         return "rejected: neutral signal, nothing to trade"
@@ -90,18 +110,26 @@ class Strategist:
 
     async def decide(self, analysis: Analysis, proposal: Proposal | None = None) -> Decision:
         """Decide on ``analysis``; a proposal from elsewhere (an LLM) goes through the same limits."""
+        outcome, required = await self.verdict(analysis, proposal)
+        if isinstance(outcome, str):
+            return rejection(analysis, required, [outcome])
+        return self._decision(analysis, outcome, required)
+
+    async def verdict(self, analysis: Signalled, proposal: Proposal | None = None) -> tuple[Verdict | str, float]:
+        """The risk manager's verdict (or why nothing was proposed) and the confidence required: everything
+        :meth:`decide` decides, before a Decision is built. Latches the halt when a limit is reached."""
         snapshot = await self.state.snapshot()
         required = await self.adaptive.required(analysis.setup)
         if proposal is None:
             made = rule_proposal(analysis, snapshot, self.manager, required)
             if isinstance(made, str):
-                return rejection(analysis, required, [made])
+                return made, required
             proposal = made
         context = Context(snapshot, await self._correlations(analysis.symbol, snapshot))
         verdict = self.manager.evaluate(proposal, context)
         if verdict.halt:
             await self.state.latch_halt(verdict.halt)
-        return self._decision(analysis, verdict, required)
+        return verdict, required
 
     async def _correlations(self, symbol: str, snapshot: Snapshot) -> dict[str, float]:
         others = [s for s in snapshot.positions if s != symbol]

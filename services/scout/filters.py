@@ -101,7 +101,9 @@ class SaneQuoteFilter:
 
     @staticmethod
     def _priced(markets: Columns) -> np.ndarray:
-        priced: np.ndarray = _finite_positive(markets.last) & _finite_positive(markets.high) & _finite_positive(markets.low)
+        priced: np.ndarray = (
+            _finite_positive(markets.last) & _finite_positive(markets.high) & _finite_positive(markets.low)
+        )
         return priced
 
     def keeps(self, markets: Columns) -> np.ndarray:
@@ -121,7 +123,8 @@ class QuoteCurrencyFilter:
 
     def keeps(self, markets: Columns) -> np.ndarray:
         ending = f"/{self.quote}"
-        return np.array([str(s).split(":")[0].endswith(ending) for s in markets.symbols.ravel()]).reshape(
+        verdicts = {s: s.split(":")[0].endswith(ending) for s in set(markets.symbols.ravel().tolist())}
+        return np.array([verdicts[s] for s in markets.symbols.ravel().tolist()], dtype=bool).reshape(
             markets.symbols.shape
         )
 
