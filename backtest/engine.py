@@ -17,7 +17,7 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -42,8 +42,7 @@ Decide = Callable[[Analysis], Awaitable[Decision]]
 Review = Callable[[Opportunity, Analysis], Awaitable[Analysis]]
 
 
-@dataclass(frozen=True)
-class Reading:
+class Reading(NamedTuple):
     """The analysis' figures the rules read (services/ia2/strategist.Signalled), straight from the rows."""
 
     symbol: str

@@ -18,6 +18,7 @@ import numpy as np
 from backtest.history import Candles, timeframe_ms
 from services.ia1.analyst import AnalystConfig, Combined, Readings, combine, read_arrays
 from services.ia1.indicators import MIN_CANDLES, Frame, series
+from services.ia1.levels import rolling_extreme
 from services.ia1.patterns import detect_all, votes
 from services.scout.scoring import consistency_rows
 from shared.errors import BadRequestError
@@ -128,8 +129,8 @@ def _market_view(base: Candles, base_ms: int, close_ms: np.ndarray) -> dict[str,
     high = np.full(len(base), np.nan)
     low = np.full(len(base), np.nan)
     if len(base) >= n:
-        high[n - 1 :] = np.lib.stride_tricks.sliding_window_view(base.high, n).max(axis=1)
-        low[n - 1 :] = np.lib.stride_tricks.sliding_window_view(base.low, n).min(axis=1)
+        high[n - 1 :] = rolling_extreme(base.high, n, highest=True)
+        low[n - 1 :] = rolling_extreme(base.low, n, highest=False)
     safe_j, safe_first = np.maximum(j, 0), np.maximum(first, 0)
     return {
         "last": np.where(ok, base.close[safe_j], np.nan),

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from services.ia1.indicators import Frame
-from services.ia1.levels import PIVOT_WINDOW, pivots
+from services.ia1.levels import PIVOT_WINDOW, pivots, rolling_extreme
 
 BREAKOUT_LOOKBACK = 20
 DOUBLE_TOLERANCE = 0.005  # two peaks within 0.5 % of each other
@@ -26,8 +26,7 @@ def _rolling_before(values: np.ndarray, window: int, *, highest: bool) -> np.nda
     """The max (or min) of the ``window`` candles before each one; NaN until there are that many."""
     out = np.full(len(values), np.nan)
     if len(values) > window:
-        windows = np.lib.stride_tricks.sliding_window_view(values[:-1], window)
-        out[window:] = windows.max(axis=1) if highest else windows.min(axis=1)
+        out[window:] = rolling_extreme(values[:-1], window, highest=highest)
     return out
 
 
