@@ -136,6 +136,7 @@ class Result:
     fees: float = 0.0
     funding: float = 0.0
     closes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)  # symbol -> (times, closes)
+    llm: dict[str, dict[str, int]] | None = None  # per desk: questions asked, answered from the cache
 
 
 def _ident(*parts: object) -> str:
@@ -166,6 +167,7 @@ class Engine:
         )
         self.decide: Decide = self.strategist.decide
         self.review: Review | None = None  # an LLM analyst, when on
+        self.fast = True  # rules only: the verdict first, messages only for approvals (backtest/llm.py unsets it)
         self.analyst = RuleAnalyst(settings.analyst_config(plan.analysis))
         self.limits = settings.limits()
         self.rules = MarketRules(amount_step=settings.backtest_amount_step, min_notional=settings.backtest_min_notional)
@@ -229,7 +231,7 @@ class Engine:
         self.counts["published"] += 1
         f = self.features[s]
         row = int(ranking.rows[g, s])
-        if self.review is None:
+        if self.fast:
             # The rules' verdict first, on the analysis' figures (the same values the Analysis would carry);
             # the messages are built only for what the risk manager approves, then decided again in full.
             outcome, _ = await self.strategist.verdict(self._reading(f, row))
@@ -287,7 +289,7 @@ class Engine:
         patterns = [name for name, hits in f.patterns.items() if hits[row]]
         main = last_row(f.values, row)
         analysis = self.analyst.assemble(
-            opportunity, window, main, f.readings, f.combined, row, patterns, levels=self.review is not None
+            opportunity, window, main, f.readings, f.combined, row, patterns, levels=not self.fast
         )
         return analysis.model_copy(update={"message_id": _ident("analysis", opportunity.message_id)})
 

@@ -166,7 +166,7 @@ def summarise(result: Result) -> dict[str, Any]:
     }
 
 
-def build(result: Result, *, llm: dict[str, int] | None = None) -> dict[str, Any]:
+def build(result: Result) -> dict[str, Any]:
     times = np.array([t for t, _ in result.equity], dtype=np.int64)
     equity = np.array([e for _, e in result.equity], dtype=np.float64)
     settings = result.settings.model_dump(mode="json", include=set(SETTINGS_SHOWN))
@@ -176,7 +176,8 @@ def build(result: Result, *, llm: dict[str, int] | None = None) -> dict[str, Any
         "per_symbol": _group(result.trades, "symbol"),
         "per_exit_reason": _group(result.trades, "exit_reason"),
         "monthly_returns_pct": _monthly(times, equity),
-        "pipeline": dict(result.counts) | ({"llm": llm} if llm is not None else {}),
+        "pipeline": dict(result.counts),
+        "llm": result.llm,
         "halts": [{"time": t, "reason": why} for t, why in result.halts],
         "timeframes": {
             "data": result.plan.data,
@@ -254,6 +255,10 @@ def to_markdown(report: dict[str, Any]) -> str:
         "",
         ", ".join(f"{k}: {v}" for k, v in report["pipeline"].items()),
         "",
+        *(
+            f"LLM {desk}: {n['asked']} questions, {n['from_cache']} answered from the response cache."
+            for desk, n in (report["llm"] or {}).items()
+        ),
         *(f"Halted at {iso(h['time'])}: {h['reason']}." for h in report["halts"]),
         "",
     ]

@@ -12,6 +12,7 @@ from backtest.data import load
 from backtest.engine import Engine, Result
 from backtest.features import Plan
 from backtest.history import Store
+from backtest.llm import models
 from backtest.settings import BacktestSettings
 from shared.errors import BadRequestError
 
@@ -56,6 +57,13 @@ def run_backtest(
     if callable(engine_hook):
         engine_hook(engine)
     started = time.perf_counter()
-    result = asyncio.run(engine.run())
+    result = asyncio.run(_run(engine, settings))
     timings.loop_s = time.perf_counter() - started
     return result, timings
+
+
+async def _run(engine: Engine, settings: BacktestSettings) -> Result:
+    async with models(settings, engine) as counts:
+        result = await engine.run()
+        result.llm = counts() if counts is not None else None
+    return result

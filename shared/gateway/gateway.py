@@ -531,4 +531,4 @@ class MarketDataGateway:
 
     async def server_time_ms(self) -> int:
         """The exchange's clock: downloads keep only candles closed by then (a simulator's clock may be moved)."""
-        return int(await self._bounded("fetch_time", PUBLIC_WEIGHT, lambda: self.exchange.fetch_time()))
+        return int(await self._bounded("fetch_time", PUBLIC_WEIGHT, self.exchange.fetch_time))

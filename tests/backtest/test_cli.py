@@ -30,7 +30,8 @@ def test_download_then_backtest_then_lookahead(
     out = capsys.readouterr().out
     assert "BTC/USDT:USDT 1h: 744 candles stored, 744 new" in out
     folder = tmp_path / "data" / "history" / f"bingx-127.0.0.1-{sim.port}"
-    assert (folder / "1h" / "BTC_USDT_USDT.parquet").exists() and (folder / "funding" / "BTC_USDT_USDT.parquet").exists()
+    assert (folder / "1h" / "BTC_USDT_USDT.parquet").exists()
+    assert (folder / "funding" / "BTC_USDT_USDT.parquet").exists()
 
     assert main(["download", "--symbols", symbols, "--since", since, "--until", until]) == 0  # nothing new
     assert "744 candles stored, 0 new in 0 requests" in capsys.readouterr().out

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from backtest import report
-from backtest.engine import Result
 from backtest.book import ClosedTrade
+from backtest.engine import Result
 from backtest.history import Store, read_candles, read_funding
 from backtest.run import run_backtest
 from backtest.settings import BacktestSettings
