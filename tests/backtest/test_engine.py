@@ -67,6 +67,7 @@ def test_stops_and_targets_fill_inside_the_candle_that_touches_them(sample: Samp
 def test_funding_is_paid_at_every_funding_time_a_position_spans(sample: Sample) -> None:
     store, _ = sample
     result = backtest(sample)
+
     # A position stopped inside a candle pays the funding times up to that candle's open, not its close.
     def paid_times(t: ClosedTrade) -> list[int]:
         return perps.funding_times(t.entry_time, t.exit_time - 3_600_000)
@@ -86,9 +87,7 @@ def test_funding_is_paid_at_every_funding_time_a_position_spans(sample: Sample) 
 
 def test_a_position_past_its_liquidation_price_loses_its_margin(sample: Sample) -> None:
     # High leverage and a stop far beyond the liquidation price: the liquidation comes first.
-    result = backtest(
-        sample, trading_leverage=50, risk_atr_stop_multiple=20, risk_reward_ratio=20, risk_per_trade=0.02
-    )
+    result = backtest(sample, trading_leverage=50, risk_atr_stop_multiple=20, risk_reward_ratio=20, risk_per_trade=0.02)
     liquidated = [t for t in result.trades if t.exit_reason == "liquidation"]
     assert liquidated
     for trade in liquidated:
