@@ -24,7 +24,7 @@ def main() -> int:
     args = parser.parse_args()
     started = time.perf_counter()
     store = Store(args.root, "b6")
-    settings = BacktestSettings(_env_file=None)  # type: ignore[call-arg]
+    settings = BacktestSettings(_env_file=None)
     result, timings = run_backtest(settings, store, store.symbols(args.timeframe), args.timeframe)
     report_started = time.perf_counter()
     report.write(report.build(result), args.out, result.closes)
