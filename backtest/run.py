@@ -12,7 +12,6 @@ from backtest.data import load
 from backtest.engine import Engine, Result
 from backtest.features import Plan
 from backtest.history import Store
-from backtest.llm import models
 from backtest.settings import BacktestSettings
 from shared.errors import BadRequestError
 
@@ -63,6 +62,10 @@ def run_backtest(
 
 
 async def _run(engine: Engine, settings: BacktestSettings) -> Result:
+    if settings.ia1_provider == "rules" and settings.ia2_provider == "rules":
+        return await engine.run()
+    from backtest.llm import models  # noqa: PLC0415  (the LLM clients' imports would cost a rules-only run 0.7 s)
+
     async with models(settings, engine) as counts:
         result = await engine.run()
         result.llm = counts() if counts is not None else None
