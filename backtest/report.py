@@ -259,7 +259,12 @@ def to_markdown(report: dict[str, Any]) -> str:
             f"LLM {desk}: {n['asked']} questions, {n['from_cache']} answered from the response cache."
             for desk, n in (report["llm"] or {}).items()
         ),
-        *(f"Halted at {iso(h['time'])}: {h['reason']}." for h in report["halts"]),
+        *(f"Halted at {iso(h['time'])}: {h['reason']}." for h in report["halts"][:3]),
+        *(
+            [f"... and {len(report['halts']) - 3} more halts (report.json lists them)."]
+            if len(report["halts"]) > 3
+            else []
+        ),
         "",
     ]
     return "\n".join(lines)

@@ -15,10 +15,12 @@ from services.ia1.analyst import AnalystConfig
 from services.ia1.settings import Ia1Settings
 from services.ia2.settings import Ia2Settings
 from services.scout.settings import ScoutSettings
+from shared.settings import ServiceSettings
 
 
-class BacktestSettings(ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSettings):
-    service_name: str = "backtest"
+class BacktestOnly(ServiceSettings):
+    """What only a backtest needs: what live learns from the exchange, or from an operator."""
+
     # Candles carry no order book: scout's spread filter and factor read this spread for every symbol.
     backtest_spread_bps: float = Field(2.0, ge=0, le=10_000)
     # The exchange's minimums (live: from the market listing): no step rounding unless set.
@@ -27,6 +29,10 @@ class BacktestSettings(ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSetting
     # Live, a latched halt (daily loss, drawdown) waits for an operator; a backtest has none, so it plays one
     # who resets the halt this many hours after it latched (0: never, trading stops for the rest of the run).
     backtest_halt_reset_hours: float = Field(24.0, ge=0)
+
+
+class BacktestSettings(BacktestOnly, ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSettings):
+    service_name: str = "backtest"
 
     def analyst_config(self, timeframes: tuple[str, ...]) -> AnalystConfig:
         return AnalystConfig(primary=self.ia1_primary_timeframe, timeframes=timeframes)
