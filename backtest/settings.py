@@ -22,13 +22,17 @@ class BacktestOnly(ServiceSettings):
     """What only a backtest needs: what live learns from the exchange, or from an operator."""
 
     # Candles carry no order book: scout's spread filter and factor read this spread for every symbol.
-    backtest_spread_bps: float = Field(2.0, ge=0, le=10_000)
+    backtest_spread_bps: float = Field(
+        2.0, ge=0, le=10_000, description="the spread scout reads for every symbol (candles have no order book)"
+    )
     # The exchange's minimums (live: from the market listing): no step rounding unless set.
-    backtest_amount_step: float = Field(0.0, ge=0)
-    backtest_min_notional: float = Field(2.0, ge=0)
+    backtest_amount_step: float = Field(0.0, ge=0, description="quantity step orders are rounded down to (0: none)")
+    backtest_min_notional: float = Field(2.0, ge=0, description="the exchange's minimum order notional, USDT")
     # Live, a latched halt (daily loss, drawdown) waits for an operator; a backtest has none, so it plays one
     # who resets the halt this many hours after it latched (0: never, trading stops for the rest of the run).
-    backtest_halt_reset_hours: float = Field(24.0, ge=0)
+    backtest_halt_reset_hours: float = Field(
+        24.0, ge=0, description="a latched halt is reset this long after (the operator live); 0: never"
+    )
 
 
 class BacktestSettings(BacktestOnly, ScoutSettings, Ia1Settings, Ia2Settings, ExecutionSettings):
