@@ -1,8 +1,9 @@
-"""The backtest's paper account, in memory: the paper broker's fill model on a simulated clock.
+"""The backtest's paper account, in memory: the paper venue's fill model on a simulated clock.
 
-Fills are the paper venue's (``services/execution/paper.fill_price``: slippage against us, the taker
-fee); margins, funding, liquidation and stop / take-profit inside a candle are ``shared/perps.py``'s, the
-one model the simulator and paper trading use. The account keeps execution's bookkeeping (wallet
+Entries and market closes fill as the paper venue fills them (``services/execution/paper.fill_price``:
+slippage against us, the taker fee); the resting stop, target and liquidation are the paper venue's
+(``paper.walk``, ``paper.liquidation_price``); margins and funding are ``shared/perps.py``'s, the one
+model the simulator and paper trading use. The account keeps execution's bookkeeping (wallet
 ``cash`` moved by realised PnL, fees and funding; equity peak; the day's starting equity; the latched
 halt) and hands ia2 and execution's checks the same :class:`~shared.trading_state.Snapshot` live reads
 from Redis.
@@ -14,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from services.execution.checks import Plan
-from services.execution.paper import fill_price
+from services.execution.paper import fill_price, liquidation_price
 from shared import perps
 from shared.trading_state import AccountState, MarginMode, Position, Snapshot
 
@@ -107,29 +108,31 @@ class Book:
             day=self.day,
             day_start_equity=self.day_start_equity,
         )
-        positions = {
-            s: Position(
-                symbol=s,
-                side=h.side,
-                quantity=h.quantity,
-                entry_price=h.entry_price,
-                stop_loss=h.stop_loss,
-                take_profit=h.take_profit,
-                last_price=h.last_price,
-                opened_at=h.opened_ms / 1000,
-                decision_id=h.decision_id,
-                client_order_id=h.decision_id,
-                signal_kind=h.signal_kind,
-                fees=h.entry_fee,
-                funding=h.funding,
-                leverage=h.leverage,
-                margin_mode=self.margin_mode,
-                margin=h.margin,
-                liquidation_price=h.liquidation,
-            )
-            for s, h in self.positions.items()
-        }
+        positions = {s: self.position(h) for s, h in self.positions.items()}
         return Snapshot(account=account, positions=positions, halt_reason=self.halt_reason)
+
+    def position(self, h: Holding) -> Position:
+        """The holding as execution's ledger keeps a position."""
+        return Position(
+            symbol=h.symbol,
+            side=h.side,
+            quantity=h.quantity,
+            entry_price=h.entry_price,
+            stop_loss=h.stop_loss,
+            take_profit=h.take_profit,
+            last_price=h.last_price,
+            opened_at=h.opened_ms / 1000,
+            decision_id=h.decision_id,
+            client_order_id=h.decision_id,
+            signal_kind=h.signal_kind,
+            fees=h.entry_fee,
+            funding=h.funding,
+            funded_until_ms=h.funded_until_ms,
+            leverage=h.leverage,
+            margin_mode=self.margin_mode,
+            margin=h.margin,
+            liquidation_price=h.liquidation,
+        )
 
     # -- changes -------------------------------------------------------------------------------
 
@@ -156,23 +159,22 @@ class Book:
         self.reprice_liquidation(holding)
 
     def reprice_liquidation(self, holding: Holding) -> None:
-        collateral = holding.margin
-        if self.margin_mode == "cross":  # the wallet, less the others' losses and maintenance
-            others = [h for h in self.positions.values() if h is not holding]
-            collateral = self.cash + sum(
-                h.unrealised() - perps.maintenance_margin(h.quantity * h.last_price) for h in others
-            )
-        leg = perps.Leg(holding.side, holding.quantity, holding.entry_price)
-        holding.liquidation = perps.liquidation_price([leg], collateral, holding.last_price)
+        """Isolated margin: the paper venue's liquidation price. Cross margin is not liquidated, as on paper
+        (it would need the whole account's path)."""
+        if self.margin_mode == "isolated":
+            holding.liquidation = liquidation_price(holding.side, holding.quantity, holding.entry_price, holding.margin)
 
-    def close(self, symbol: str, price: float, now_ms: int, reason: str, *, slipped: bool = True) -> ClosedTrade:
+    def close(self, symbol: str, price: float, now_ms: int, reason: str) -> ClosedTrade:
+        """A market close (end of the data, a halt that flattens): slippage against us and the taker fee."""
+        holding = self.positions[symbol]
+        filled = fill_price(price, buying=holding.side == "short", slippage_bps=self.slippage_bps)
+        return self.book_close(symbol, filled, perps.fee(holding.quantity, filled, self.taker_fee), now_ms, reason)
+
+    def book_close(self, symbol: str, filled: float, fee: float, now_ms: int, reason: str) -> ClosedTrade:
+        """A close at ``filled`` paying ``fee`` (a resting stop or target fills at its level; a liquidation's
+        fee is the clearance: what was left of the margin)."""
         holding = self.positions.pop(symbol)
-        filled = fill_price(price, buying=holding.side == "short", slippage_bps=self.slippage_bps) if slipped else price
         pnl = holding.unrealised(filled)
-        if reason == "liquidation":  # the position's collateral is gone: what is left goes as clearance
-            fee = max(0.0, holding.margin + pnl) if self.margin_mode == "isolated" else 0.0
-        else:
-            fee = perps.fee(holding.quantity, filled, self.taker_fee)
         self.cash += pnl - fee
         self.fees += fee
         trade = ClosedTrade(

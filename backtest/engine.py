@@ -28,6 +28,7 @@ from backtest.scan import Ranking, rank_market
 from backtest.settings import BacktestSettings
 from services.execution.checks import Plan as OrderPlan
 from services.execution.checks import halt_refusal, plan_entry
+from services.execution.paper import walk
 from services.ia1.analyst import SIGNALS, RuleAnalyst, signal_kind
 from services.ia1.indicators import last_row
 from services.ia2.adaptive import AdaptiveConfidence
@@ -334,36 +335,32 @@ class Engine:
             self._walk(holding, f, start, end)
 
     def _walk(self, h: Holding, f: SymbolFeatures, start: int, end: int) -> None:
+        """The paper venue's walk (``services/execution/paper.walk``) over the candles that touch one of the
+        position's levels; numpy finds the first such candle, so untouched candles cost nothing each."""
         base = f.base
         lows, highs = base.low[start:end], base.high[start:end]
         long = h.side == "long"
-        stop_hit = lows <= h.stop_loss if long else highs >= h.stop_loss
-        target_hit = highs >= h.take_profit if long else lows <= h.take_profit
-        events = stop_hit | target_hit
+        events = (
+            (lows <= h.stop_loss) | (highs >= h.take_profit)
+            if long
+            else (highs >= h.stop_loss) | (lows <= h.take_profit)
+        )
         if h.liquidation is not None:
             events |= lows <= h.liquidation if long else highs >= h.liquidation
         hits = np.flatnonzero(events)
-        last = start + int(hits[0]) if len(hits) else end - 1
-        self._fund(h, f, int(base.ts[last]))
+        first = start + int(hits[0]) if len(hits) else end - 1
+        self._fund(h, f, int(base.ts[first]))
         if not len(hits):
             h.last_price = float(base.close[end - 1])
             return
-        candle = perps.Candle(
-            float(base.open[last]), float(base.high[last]), float(base.low[last]), float(base.close[last])
+        row = (
+            float(base.ts[first]),
+            *(float(c[first]) for c in (base.open, base.high, base.low, base.close, base.volume)),
         )
-        liquidated = h.liquidation is not None and (
-            (candle.low <= h.liquidation and h.liquidation >= h.stop_loss)
-            if long
-            else (candle.high >= h.liquidation and h.liquidation <= h.stop_loss)
-        )
-        exit_at = int(base.ts[last]) + timeframe_ms(self.plan.data)
-        if liquidated:
-            assert h.liquidation is not None
-            trade = self.book.close(h.symbol, h.liquidation, exit_at, "liquidation", slipped=False)
-        else:
-            exit_ = perps.exit_in_candle(h.side, candle, h.stop_loss, h.take_profit)
-            assert exit_ is not None
-            trade = self.book.close(h.symbol, exit_.price, exit_at, exit_.reason)
+        fired = walk(self.book.position(h), (row,), int(row[0]), self.settings.paper_fee_rate)
+        assert fired is not None
+        exit_at = int(base.ts[first]) + timeframe_ms(self.plan.data)
+        trade = self.book.book_close(h.symbol, fired.fill.price, fired.fill.fee, exit_at, fired.reason)
         self.outcomes.record(trade)
 
     def _fund(self, h: Holding, f: SymbolFeatures, until_ms: int) -> None:

@@ -13,7 +13,6 @@ from backtest.engine import Result
 from backtest.history import Store, read_candles, read_funding
 from backtest.run import run_backtest
 from backtest.settings import BacktestSettings
-from services.execution.paper import fill_price
 from shared import perps
 
 Sample = tuple[Store, list[str]]
@@ -53,15 +52,16 @@ def test_stops_and_targets_fill_inside_the_candle_that_touches_them(sample: Samp
     store, _ = sample
     result = backtest(sample, risk_reward_ratio=0.7)  # targets near enough to be reached too
     filled = {(d["symbol"], d["time"]): d for d in result.decisions if d["outcome"] == "filled"}
-    exits = [t for t in result.trades if t.exit_reason in ("stop_loss", "take_profit")]
-    assert {t.exit_reason for t in exits} == {"stop_loss", "take_profit"}
+    exits = [t for t in result.trades if t.exit_reason in ("stop-loss", "take-profit")]
+    assert {t.exit_reason for t in exits} == {"stop-loss", "take-profit"}
     for trade in exits:
         decision = filled[(trade.symbol, trade.entry_time)]
         candle = _candle_closing(store, trade.symbol, trade.exit_time)
         found = perps.exit_in_candle(trade.side, candle, decision["stop_loss"], decision["take_profit"])  # type: ignore[arg-type]
-        assert found is not None and found.reason == trade.exit_reason
-        closing_buys = trade.side == "short"
-        assert trade.exit_price == pytest.approx(fill_price(found.price, buying=closing_buys, slippage_bps=2.0))
+        assert found is not None and found.reason == trade.exit_reason.replace("-", "_")
+        assert trade.exit_price == found.price  # a resting order fills at its level (or the open past it)
+        entry_fee = trade.quantity * trade.entry_price * 0.0005
+        assert trade.fees == pytest.approx(entry_fee + trade.quantity * found.price * 0.0005)
 
 
 def test_funding_is_paid_at_every_funding_time_a_position_spans(sample: Sample) -> None:
@@ -72,7 +72,7 @@ def test_funding_is_paid_at_every_funding_time_a_position_spans(sample: Sample) 
     def paid_times(t: ClosedTrade) -> list[int]:
         return perps.funding_times(t.entry_time, t.exit_time - 3_600_000)
 
-    spanning = [t for t in result.trades if t.exit_reason in ("stop_loss", "take_profit") and paid_times(t)]
+    spanning = [t for t in result.trades if t.exit_reason in ("stop-loss", "take-profit") and paid_times(t)]
     assert spanning
     for trade in spanning:
         candles = read_candles(store.candles_path("1h", trade.symbol))
