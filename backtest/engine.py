@@ -17,108 +17,29 @@ import hashlib
 import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from backtest.book import Book, ClosedTrade, Holding
+from backtest.book import Book, ClosedTrade
 from backtest.features import Plan, SymbolFeatures, frame_of
 from backtest.history import timeframe_ms
+from backtest.positions import Positions
 from backtest.scan import Ranking, rank_market
 from backtest.settings import BacktestSettings
+from backtest.state import BookState, MemoryOutcomes, Reading, Rows
 from services.execution.checks import Plan as OrderPlan
 from services.execution.checks import halt_refusal, plan_entry
-from services.execution.paper import walk
 from services.ia1.analyst import SIGNALS, RuleAnalyst, signal_kind
 from services.ia1.indicators import last_row
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.risk import RiskManager
 from services.ia2.strategist import Strategist
-from shared import perps
-from shared.contracts import Analysis, Decision, Opportunity, Signal
+from shared.contracts import Analysis, Decision, Opportunity
 from shared.gateway.models import MarketRules
-from shared.trading_state import Snapshot
 
 Decide = Callable[[Analysis], Awaitable[Decision]]
 Review = Callable[[Opportunity, Analysis], Awaitable[Analysis]]
-
-
-class Reading(NamedTuple):
-    """The analysis' figures the rules read (services/ia2/strategist.Signalled), straight from the rows."""
-
-    symbol: str
-    signal: Signal
-    confidence: float
-    price: float
-    atr: float
-    setup: str
-    rationale: str = ""
-
-
-@dataclass(frozen=True)
-class Rows:
-    """One symbol's per-candle figures as Python lists: the loop reads single values, and a list is read
-    many times faster than a numpy array element by element."""
-
-    signal: list[int]
-    confidence: list[float]
-    close: list[float]
-    atr: list[float]
-    adx: list[float]
-    reversion: list[float]
-    any_pattern: list[bool]
-    patterns: dict[str, list[bool]]
-
-    @classmethod
-    def of(cls, f: SymbolFeatures) -> Rows:
-        size = len(f.primary)
-        nan = [math.nan] * size
-        found = np.zeros(size, dtype=bool)
-        for hits in f.patterns.values():
-            found |= hits
-        return cls(
-            f.combined.signal.tolist(),
-            f.combined.confidence.tolist(),
-            f.primary.close.tolist(),
-            f.values["atr"].tolist() if "atr" in f.values else nan,
-            f.values["adx"].tolist() if "adx" in f.values else nan,
-            f.readings.reversion.tolist(),
-            found.tolist(),
-            {name: hits.tolist() for name, hits in f.patterns.items()},
-        )
-
-
-class BookState:
-    """ia2's view of the account (services/ia2/state.TradingState), from the backtest's book."""
-
-    def __init__(self, book: Book) -> None:
-        self.book = book
-        self.cached: Snapshot | None = None
-        self.now = 0
-
-    async def snapshot(self) -> Snapshot:
-        if self.cached is None:
-            self.cached = self.book.snapshot()
-        return self.cached
-
-    async def latch_halt(self, reason: str) -> None:
-        self.book.latch(self.now, reason)
-        self.cached = None
-
-
-class MemoryOutcomes:
-    """Wins and losses per setup (services/ia2/state.Outcomes), recorded as trades close."""
-
-    def __init__(self) -> None:
-        self.counts: dict[str, list[int]] = {}
-
-    async def outcomes(self, signal_kind: str) -> tuple[int, int]:
-        wins, losses = self.counts.get(signal_kind, [0, 0])
-        return wins, losses
-
-    def record(self, trade: ClosedTrade) -> None:
-        if trade.signal_kind:
-            self.counts.setdefault(trade.signal_kind, [0, 0])[0 if trade.net > 0 else 1] += 1
 
 
 @dataclass
@@ -173,7 +94,9 @@ class Engine:
         self.limits = settings.limits()
         self.rules = MarketRules(amount_step=settings.backtest_amount_step, min_notional=settings.backtest_min_notional)
         self.now = 0
-        self.cursor: dict[str, int] = {}  # symbol -> next base candle to live through
+        self.positions = Positions(
+            self.book, self.features, self.outcomes, step_ms=timeframe_ms(plan.data), fee_rate=settings.paper_fee_rate
+        )
         self.counts = dict.fromkeys(
             ("published", "neutral", "rejected", "analysed", "approved", "refused", "filled"), 0
         )
@@ -195,7 +118,7 @@ class Engine:
         cooldown_ms = int(self.settings.scout_republish_after_s * 1000)
         for g, now in enumerate(ranking.grid.tolist()):
             self.now = self.state.now = now
-            self._live_through(now)
+            self.positions.live_through(now)
             self.state.cached = None
             equity.append((now, round(self.book.mark(now), 8)))
             exposure.append(self.book.exposure())
@@ -209,7 +132,7 @@ class Engine:
                 last_published[s] = now
                 published += 1
                 await self._consider(ranking, g, s, published)
-        self._close_all("end_of_data")
+        self.positions.close_all(self.now, "end_of_data")
         final = self.book.mark(self.now)
         return Result(
             settings=self.settings,
@@ -316,62 +239,8 @@ class Engine:
         self.counts["filled"] += 1
         self.decisions.append(record | {"outcome": "filled", "filled_quantity": planned.quantity})
         self.book.open(f.symbol, planned, self.now, signal_kind=decision.signal_kind, decision_id=decision.message_id)
-        self.cursor[f.symbol] = following
+        self.positions.opened(f.symbol, following)
         self.state.cached = None
-
-    # -- positions between decisions -------------------------------------------------------------
-
-    def _live_through(self, now: int) -> None:
-        """Every open position lives through its candles that close by ``now``."""
-        for symbol in list(self.book.positions):
-            holding = self.book.positions[symbol]
-            f = self.features[self.index[symbol]]
-            step = timeframe_ms(self.plan.data)
-            start = self.cursor[symbol]
-            end = int(np.searchsorted(f.base.ts + step, now, side="right"))
-            if end <= start:
-                continue
-            self.cursor[symbol] = end
-            self._walk(holding, f, start, end)
-
-    def _walk(self, h: Holding, f: SymbolFeatures, start: int, end: int) -> None:
-        """The paper venue's walk (``services/execution/paper.walk``) over the candles that touch one of the
-        position's levels; numpy finds the first such candle, so untouched candles cost nothing each."""
-        base = f.base
-        lows, highs = base.low[start:end], base.high[start:end]
-        long = h.side == "long"
-        events = (
-            (lows <= h.stop_loss) | (highs >= h.take_profit)
-            if long
-            else (highs >= h.stop_loss) | (lows <= h.take_profit)
-        )
-        if h.liquidation is not None:
-            events |= lows <= h.liquidation if long else highs >= h.liquidation
-        hits = np.flatnonzero(events)
-        first = start + int(hits[0]) if len(hits) else end - 1
-        self._fund(h, f, int(base.ts[first]))
-        if not len(hits):
-            h.last_price = float(base.close[end - 1])
-            return
-        row = (
-            float(base.ts[first]),
-            *(float(c[first]) for c in (base.open, base.high, base.low, base.close, base.volume)),
-        )
-        fired = walk(self.book.position(h), (row,), int(row[0]), self.settings.paper_fee_rate)
-        assert fired is not None
-        exit_at = int(base.ts[first]) + timeframe_ms(self.plan.data)
-        trade = self.book.book_close(h.symbol, fired.fill.price, fired.fill.fee, exit_at, fired.reason)
-        self.outcomes.record(trade)
-
-    def _fund(self, h: Holding, f: SymbolFeatures, until_ms: int) -> None:
-        """Funding at every funding time up to the open of the candle at ``until_ms``, at that time's price."""
-        times, rates = f.funding
-        for at in perps.funding_times(h.funded_until_ms, until_ms):
-            i = int(np.searchsorted(times, at))
-            rate = float(rates[i]) if i < len(times) and times[i] == at else 0.0
-            j = int(np.searchsorted(f.base.ts, at, side="left"))
-            mark = float(f.base.open[j]) if j < len(f.base) else h.last_price
-            self.book.fund(h, at, mark, rate)
 
     def _protect(self, now: int) -> None:
         """execution's protection loop: latch the halt at the limits, flatten if set to."""
@@ -388,11 +257,4 @@ class Engine:
         self.book.latch(now, why)
         self.state.cached = None
         if self.settings.halt_flatten:
-            self._close_all(f"halt: {why}")
-
-    def _close_all(self, reason: str) -> None:
-        for symbol in list(self.book.positions):
-            holding = self.book.positions[symbol]
-            f = self.features[self.index[symbol]]
-            self._fund(holding, f, self.now)
-            self.outcomes.record(self.book.close(symbol, holding.last_price, self.now, reason))
+            self.positions.close_all(now, f"halt: {why}")
