@@ -56,7 +56,7 @@ run: install  ## Redis + exchange simulator + the services (journal in .run/data
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/tradepipe sim
 
-bench: install  ## B1-B5 at full size (about 15 minutes): bench/results/latest.{json,md,png}
+bench: install  ## B1-B6 at full size (about 15 minutes): bench/results/latest.{json,md,png}
 	$(BIN)/tradepipe bench
 
 PEERS ?= $(HOME)/.cache/tradepipe/peers

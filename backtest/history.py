@@ -23,27 +23,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from shared.errors import BadRequestError
+from shared.gateway.models import TIMEFRAME_MS
 
 CANDLE_COLUMNS = ("ts", "open", "high", "low", "close", "volume")
 FUNDING_COLUMNS = ("ts", "rate")
-TIMEFRAME_MS = {
-    "1m": 60_000,
-    "3m": 180_000,
-    "5m": 300_000,
-    "15m": 900_000,
-    "30m": 1_800_000,
-    "1h": 3_600_000,
-    "2h": 7_200_000,
-    "4h": 14_400_000,
-    "6h": 21_600_000,
-    "12h": 43_200_000,
-    "1d": 86_400_000,
-}  # fmt: skip  (fixed-length intervals only: 3d, 1w and 1M do not tile a range evenly)
+# Fixed-length intervals only: 3d, 1w and 1M do not tile a range evenly (weeks start on Monday, months vary).
+STORABLE = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d")
 
 
 def timeframe_ms(timeframe: str) -> int:
-    if timeframe not in TIMEFRAME_MS:
-        raise BadRequestError(f"timeframe {timeframe!r} cannot be stored: use one of {', '.join(TIMEFRAME_MS)}")
+    if timeframe not in STORABLE:
+        raise BadRequestError(f"timeframe {timeframe!r} cannot be stored: use one of {', '.join(STORABLE)}")
     return TIMEFRAME_MS[timeframe]
 
 
