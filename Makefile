@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: install lock audit test test-repeat lint fmt run sim bench bench-quick chaos clean
+.PHONY: install lock audit test test-repeat lint fmt run sim bench bench-quick bench-peers chaos clean
 
 # Dependencies come from two lock files, resolved by `make lock` for Python 3.11 on Linux with hashes:
 # requirements.lock (runtime, what the Docker image installs) and requirements-dev.lock (runtime + the
@@ -56,8 +56,13 @@ run: install  ## Redis + exchange simulator + the services (journal in .run/data
 sim: install  ## the exchange simulator alone, on port 8020
 	$(BIN)/tradepipe sim
 
-bench: install  ## B1-B5 at full size (about 15 minutes): bench/results/latest.{json,md,png}
+bench: install  ## B1-B6 at full size (about 15 minutes): bench/results/latest.{json,md,png}
 	$(BIN)/tradepipe bench
+
+PEERS ?= $(HOME)/.cache/tradepipe/peers
+bench-peers:  ## freqtrade in a scratch venv outside the project, for B6's comparison (needs PyPI)
+	test -x $(PEERS)/freqtrade-venv/bin/python || $(PYTHON) -m venv $(PEERS)/freqtrade-venv
+	$(PEERS)/freqtrade-venv/bin/pip install --quiet "freqtrade==2026.9"
 
 bench-quick: install  ## the same scenarios, smaller (B1 still a simulated hour): about 5 minutes on 2 cores
 	$(BIN)/tradepipe bench --quick

@@ -1,1 +1,1 @@
-"""Benchmarks B1-B5 (see the README): each compares its modes in the same run and reports numbers."""
+"""Benchmarks B1-B6 (see the README): each compares its modes in the same run and reports numbers."""

@@ -19,10 +19,10 @@ from typing import Any
 
 import orjson
 
-from bench import b1_scan, b2_stampede, b3_pipeline, b4_cache, b5_outage, report
+from bench import b1_scan, b2_stampede, b3_pipeline, b4_cache, b5_outage, b6_backtest, report
 from bench.env import FULL, QUICK, SMOKE, Env, Size, environment
 
-SCENARIOS = ("b1", "b2", "b3", "b4", "b5")
+SCENARIOS = ("b1", "b2", "b3", "b4", "b5", "b6")
 DEFAULT_OUT = Path(__file__).resolve().parent / "results"
 
 
@@ -35,6 +35,8 @@ async def _scenario(name: str, env: Env, size: Size, log_dir: Path) -> dict[str,
         return await b3_pipeline.run(env, size, log_dir)
     if name == "b4":
         return await b4_cache.run(env, size)
+    if name == "b6":
+        return b6_backtest.run(size)
     return await b5_outage.run(env, size)
 
 

@@ -52,6 +52,8 @@ GOALS = (
     Goal("B4 L1 hit through the gateway (p50)", _get("b4.gateway_l1_hit_us_p50"), operator.le, 15, "µs"),
     Goal("B5 errors that reached a caller", _get("b5.caller_errors"), operator.eq, 0),
     Goal("B5 recovery after the exchange is back (p95)", _get("b5.recovery_seconds_p95"), operator.le, 2, "s"),
+    Goal("B6 1h backtest speed-up over freqtrade", _get("b6.h1.speedup_over_freqtrade"), operator.ge, 10, "x"),
+    Goal("B6 5m backtest speed-up over freqtrade", _get("b6.m5.speedup_over_freqtrade"), operator.ge, 10, "x"),
 )  # fmt: skip
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
+from backtest.settings import BacktestOnly
 from services.exchange_sim.settings import SimulatorSettings
 from services.execution.settings import ExecutionSettings
 from services.ia1.settings import Ia1Settings
@@ -44,6 +45,7 @@ SECTIONS: list[tuple[str, type[ServiceSettings], type[ServiceSettings] | None]] 
     ("monitor", MonitorSettings, ServiceSettings),
     ("journal (docs/journal.md)", JournalSettings, ServiceSettings),
     ("exchange simulator", SimulatorSettings, ServiceSettings),
+    ("backtests (docs/backtesting.md)", BacktestOnly, ServiceSettings),
 ]
 
 

@@ -7,6 +7,7 @@ that each figure exists, is a number, and is coherent with what the scenario did
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -66,6 +67,7 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path)],
         cwd=ROOT,
+        env={**os.environ, "B6_CACHE": str(tmp_path / "b6-cache")},  # B6's generated history stays in the test
         check=False,
         capture_output=True,
         text=True,
@@ -86,7 +88,8 @@ def test_smoke_run_writes_json_table_and_chart(tmp_path: Path) -> None:
     assert _value(results, "b2.dead_holder_upstream_calls") == 4  # each key fetched once more, past the dead holder
     assert _value(results, "b2.slow_upstream_calls_per_key") == 1  # renewed leases: no second fetch
     assert _value(results, "b5.outages") == 3
-    assert len(results["goals"]) == 14 and all(g["met"] in (True, False) for g in results["goals"])
+    assert len(results["goals"]) == 16  # B6's are met or not only where freqtrade is installed (make bench-peers)
+    assert all(g["met"] in (True, False) for g in results["goals"] if not g["goal"].startswith("B6"))
     table = (tmp_path / "latest.md").read_text()
     assert "| cache hit rate | 0 % → 70-85 % |" in table
     assert (tmp_path / "latest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

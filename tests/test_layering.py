@@ -1,6 +1,6 @@
 """The import rules that keep the layers apart, checked on the source (no import is executed).
 
-tradepipe (the CLI) -> bench, devkit -> services -> shared. Services never import each other; nothing
+tradepipe (the CLI) -> bench, devkit -> backtest -> services -> shared. Services never import each other; nothing
 imports tests; developer tools (devkit) are never imported by services or shared.
 """
 
@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("shared", "services", "devkit", "bench", "tradepipe")
+PACKAGES = ("shared", "services", "backtest", "devkit", "bench", "tradepipe")
 FORBIDDEN = {
-    "shared": ("services", "devkit", "bench", "tradepipe", "tests"),
-    "services": ("devkit", "bench", "tradepipe", "tests"),
+    "shared": ("services", "backtest", "devkit", "bench", "tradepipe", "tests"),
+    "services": ("backtest", "devkit", "bench", "tradepipe", "tests"),
+    "backtest": ("devkit", "bench", "tradepipe", "tests"),
     "devkit": ("bench", "tradepipe", "tests"),
     "bench": ("tradepipe", "tests"),
     "tradepipe": ("tests",),

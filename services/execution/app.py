@@ -26,19 +26,6 @@ from shared.keys import ACTIVE_BOOK, LEGACY_PAPER_KEYS, PAPER_BOOK, STREAM_DECIS
 from shared.runtime import Runtime
 
 
-def limits_from(settings: ExecutionSettings) -> Limits:
-    return Limits(
-        max_open_positions=settings.risk_max_open_positions,
-        max_symbol_exposure=settings.risk_max_symbol_exposure,
-        max_total_exposure=settings.risk_max_total_exposure,
-        max_daily_loss=settings.risk_max_daily_loss,
-        max_drawdown=settings.risk_max_drawdown,
-        max_decision_age_s=settings.decision_max_age_s,
-        leverage=settings.trading_leverage,
-        min_notional=settings.risk_min_notional,
-    )
-
-
 def check_live_switch(settings: ExecutionSettings) -> None:
     """Live never starts by accident: it needs the mode, the explicit switch, and both keys."""
     if settings.trading_mode == "paper":
@@ -82,7 +69,9 @@ def build_app(settings: ExecutionSettings, *, gateway: MarketDataGateway | None 
     check_live_switch(settings)
     runtime = Runtime.build(settings, gateway=gateway)
     keys = book_of(settings, runtime.gateway)
-    ledger = Ledger(runtime.redis, keys, start_balance=settings.paper_start_balance, limits=limits_from(settings))
+    ledger = Ledger(
+        runtime.redis, keys, start_balance=settings.paper_start_balance, limits=Limits.from_settings(settings)
+    )
     venue: Venue
     if settings.trading_mode == "live":
         live = LiveVenue(

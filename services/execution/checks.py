@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.execution.settings import ExecutionSettings
 from shared.contracts import Decision, Side
-from shared.gateway import MarketRules
+from shared.gateway.models import MarketRules
 from shared.trading_state import Snapshot
 
 
@@ -27,6 +28,19 @@ class Limits:
     max_decision_age_s: float = float("inf")
     leverage: float = 1.0
     min_notional: float = 0.0
+
+    @classmethod
+    def from_settings(cls, settings: ExecutionSettings) -> Limits:
+        return cls(
+            max_open_positions=settings.risk_max_open_positions,
+            max_symbol_exposure=settings.risk_max_symbol_exposure,
+            max_total_exposure=settings.risk_max_total_exposure,
+            max_daily_loss=settings.risk_max_daily_loss,
+            max_drawdown=settings.risk_max_drawdown,
+            max_decision_age_s=settings.decision_max_age_s,
+            leverage=settings.trading_leverage,
+            min_notional=settings.risk_min_notional,
+        )
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from services.ia1.indicators import Frame, Rows, compute
+from services.ia1.indicators import Frame, Rows, last_row, profile_values, series
 from services.ia1.levels import support_resistance
-from services.ia1.patterns import detect
+from services.ia1.patterns import detect_all, votes
 from shared.contracts import Analysis, Opportunity, Signal
 from shared.errors import BadRequestError
 
@@ -42,29 +42,88 @@ class Reading:
     score: float
 
 
+@dataclass(frozen=True)
+class Readings:
+    """One timeframe's readings at every candle (arrays of the same length)."""
+
+    trend: np.ndarray
+    momentum: np.ndarray
+    reversion: np.ndarray
+    score: np.ndarray
+
+
+SIGNALS: dict[int, Signal] = {1: "long", -1: "short", 0: "neutral"}
+
+
 def _clip(value: float) -> float:
     return float(np.clip(value, -1.0, 1.0))
 
 
-def read_timeframe(ind: dict[str, float], config: AnalystConfig) -> Reading:
-    adx = ind.get("adx", 0.0)
-    strength = min(1.0, adx / 40)
-    trend = 0.0
-    if "ema_fast" in ind and "ema_slow" in ind and ind["ema_slow"] > 0:
-        gap = (ind["ema_fast"] - ind["ema_slow"]) / ind["ema_slow"]
-        trend = _clip(np.sign(gap) * strength + gap * 20)
-    rsi_part = (ind.get("rsi", 50.0) - 50) / 50
-    hist, prev = ind.get("macd_hist", 0.0), ind.get("macd_hist_prev", 0.0)
+def _column(ind: Mapping[str, np.ndarray], name: str, default: float, size: int) -> np.ndarray:
+    """An indicator's values with ``default`` where it is not computed (absent, or still warming up)."""
+    values = ind.get(name)
+    if values is None:
+        return np.full(size, default)
+    return np.where(np.isfinite(values), values, default)
+
+
+def read_arrays(ind: Mapping[str, np.ndarray], config: AnalystConfig) -> Readings:
+    """Trend, momentum and reversion (each in [-1, 1]) and their weighted score, at every candle."""
+    size = len(ind["close"])
+    adx = _column(ind, "adx", 0.0, size)
+    strength = np.minimum(1.0, adx / 40)
+    fast, slow = _column(ind, "ema_fast", np.nan, size), _column(ind, "ema_slow", np.nan, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        has_trend = np.isfinite(fast) & np.isfinite(slow) & (slow > 0)
+        gap = np.where(has_trend, (fast - slow) / slow, 0.0)
+    trend = np.where(has_trend, np.clip(np.sign(gap) * strength + gap * 20, -1.0, 1.0), 0.0)
+    rsi_part = (_column(ind, "rsi", 50.0, size) - 50) / 50
+    hist, prev = _column(ind, "macd_hist", 0.0, size), _column(ind, "macd_hist_prev", 0.0, size)
     macd_part = 0.5 * np.sign(hist) + 0.5 * np.sign(hist - prev)
-    momentum = _clip(0.6 * rsi_part + 0.4 * macd_part)
-    reversion = 0.0
-    upper, lower = ind.get("bb_upper"), ind.get("bb_lower")
-    if adx < 20 and upper is not None and lower is not None and upper > lower:
-        position = (ind["close"] - lower) / (upper - lower)  # 0 at the lower band, 1 at the upper
-        reversion = _clip((0.5 - position) * 2)
+    momentum = np.clip(0.6 * rsi_part + 0.4 * macd_part, -1.0, 1.0)
+    upper, lower = _column(ind, "bb_upper", np.nan, size), _column(ind, "bb_lower", np.nan, size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ranging = (adx < 20) & np.isfinite(upper) & np.isfinite(lower) & (upper > lower)
+        position = np.where(ranging, (ind["close"] - lower) / (upper - lower), 0.5)  # 0 lower band, 1 upper
+    reversion = np.where(ranging, np.clip((0.5 - position) * 2, -1.0, 1.0), 0.0)
     w = config.weights
     score = w["trend"] * trend + w["momentum"] * momentum + w["reversion"] * reversion
-    return Reading(trend, momentum, reversion, score)
+    return Readings(trend, momentum, reversion, score)
+
+
+def read_timeframe(ind: dict[str, float], config: AnalystConfig) -> Reading:
+    """The readings of one candle's indicators (live: the last candle)."""
+    r = read_arrays({k: np.array([v]) for k, v in ind.items()}, config)
+    return Reading(float(r.trend[0]), float(r.momentum[0]), float(r.reversion[0]), float(r.score[0]))
+
+
+def _signal_codes(score: np.ndarray, band: float) -> np.ndarray:
+    return np.where(score > band, 1, np.where(score < -band, -1, 0)).astype(np.int8)
+
+
+@dataclass(frozen=True)
+class Combined:
+    """The timeframes' scores and the patterns' votes combined, at every candle of the primary timeframe."""
+
+    score: np.ndarray
+    signal: np.ndarray  # 1 long, -1 short, 0 neutral
+    per_tf: dict[str, np.ndarray]  # each timeframe's own signal code
+    agreement: np.ndarray  # share of timeframes agreeing with the signal
+    confidence: np.ndarray
+
+
+def combine(scores: Mapping[str, np.ndarray], pattern_votes: np.ndarray, config: AnalystConfig) -> Combined:
+    """``scores``: each timeframe's score aligned on the primary timeframe's candles."""
+    others = [tf for tf in scores if tf != config.primary]
+    other_weight = (1 - config.primary_weight) / len(others) if others else 0.0
+    score = scores[config.primary] * (config.primary_weight if others else 1.0)
+    score = score + sum(scores[tf] * other_weight for tf in others)
+    score = np.clip(score + config.pattern_vote * pattern_votes, -1.0, 1.0)
+    signal = _signal_codes(score, config.neutral_band)
+    per_tf = {tf: _signal_codes(s, config.neutral_band) for tf, s in scores.items()}
+    agreement = sum((codes == signal).astype(np.float64) for codes in per_tf.values()) / len(per_tf)
+    confidence = np.where(signal != 0, np.clip(np.abs(score) * 1.4 * (0.5 + 0.5 * agreement), 0.0, 1.0), 0.0)
+    return Combined(score, signal, per_tf, agreement, confidence)
 
 
 def _signal(score: float, band: float) -> Signal:
@@ -106,45 +165,54 @@ class RuleAnalyst:
         if cfg.primary not in candles:
             raise BadRequestError(f"candles for the primary timeframe {cfg.primary} are missing")
         frames = {tf: Frame.from_rows(rows, tf) for tf, rows in candles.items() if tf in cfg.timeframes}
-        indicators = {tf: compute(frame) for tf, frame in frames.items()}
-        readings = {tf: read_timeframe(ind, cfg) for tf, ind in indicators.items()}
-        others = [tf for tf in readings if tf != cfg.primary]
-        other_weight = (1 - cfg.primary_weight) / len(others) if others else 0.0
-        score = readings[cfg.primary].score * (cfg.primary_weight if others else 1.0)
-        score += sum(readings[tf].score * other_weight for tf in others)
+        values = {tf: series(frame) for tf, frame in frames.items()}
+        readings = {tf: read_arrays({k: v[-1:] for k, v in ind.items()}, cfg) for tf, ind in values.items()}
         primary = frames[cfg.primary]
-        patterns = detect(primary)
-        score = _clip(score + cfg.pattern_vote * sum(vote for _, vote in patterns))
-        signal = _signal(score, cfg.neutral_band)
-        per_tf: dict[str, Signal] = {tf: _signal(r.score, cfg.neutral_band) for tf, r in readings.items()}
-        agreement = sum(1 for s in per_tf.values() if s == signal) / len(per_tf)
-        confidence = (
-            float(np.clip(abs(score) * 1.4 * (0.5 + 0.5 * agreement), 0.0, 1.0)) if signal != "neutral" else 0.0
-        )
-        main = indicators[cfg.primary]
-        support, resistance = support_resistance(primary)
+        found = {name: hits[-1:] for name, hits in detect_all(primary).items()}
+        combined = combine({tf: r.score for tf, r in readings.items()}, votes(found), cfg)
+        main = last_row(values[cfg.primary])
+        patterns = [name for name, hits in found.items() if hits[0]]
+        return self.assemble(opportunity, primary, main, readings[cfg.primary], combined, 0, patterns)
+
+    def assemble(
+        self,
+        opportunity: Opportunity,
+        window: Frame,
+        main: dict[str, float],
+        primary: Readings,
+        combined: Combined,
+        row: int,
+        patterns: list[str],
+        *,
+        levels: bool = True,
+    ) -> Analysis:
+        """The analysis at ``row`` of the readings; ``window``: the primary candles up to that row (levels and
+        the volume profile are read from it), ``main``: the primary timeframe's indicators at that row.
+        ``levels=False`` leaves out support, resistance and the volume profile: figures for readers (and a
+        model), which no rule reads; a rule-based backtest skips them for speed."""
+        main = main | profile_values(window) if levels else main
+        score = float(combined.score[row])
+        signal = SIGNALS[int(combined.signal[row])]
+        per_tf: dict[str, Signal] = {tf: SIGNALS[int(codes[row])] for tf, codes in combined.per_tf.items()}
+        support, resistance = support_resistance(window) if levels else (None, None)
         flat = {k: v for k, v in main.items() if k != "close"}
-        flat |= {
-            "score": round(score, 6),
-            "trend": readings[cfg.primary].trend,
-            "momentum": readings[cfg.primary].momentum,
-        }
-        flat["reversion"] = readings[cfg.primary].reversion
+        flat |= {"score": round(score, 6), "trend": float(primary.trend[row]), "momentum": float(primary.momentum[row])}
+        flat["reversion"] = float(primary.reversion[row])
         return Analysis(
             opportunity_id=opportunity.message_id,
             opportunity_created_at=opportunity.created_at,
             symbol=opportunity.symbol,
             signal=signal,
-            confidence=round(confidence, 6),
-            price=float(primary.close[-1]),
+            confidence=round(float(combined.confidence[row]), 6),
+            price=float(window.close[-1]),
             atr=main.get("atr", 0.0),
             indicators=flat,
             support=support,
             resistance=resistance,
-            patterns=[name for name, _ in patterns],
-            setup=signal_kind(signal, flat, [name for name, _ in patterns]),
+            patterns=patterns,
+            setup=signal_kind(signal, flat, patterns),
             timeframes=per_tf,
-            rationale=self._rationale(signal, score, main, per_tf, patterns, agreement),
+            rationale=self._rationale(signal, score, main, per_tf, patterns, float(combined.agreement[row])),
         )
 
     def _rationale(
@@ -153,7 +221,7 @@ class RuleAnalyst:
         score: float,
         ind: dict[str, float],
         per_tf: dict[str, Signal],
-        patterns: list[tuple[str, int]],
+        patterns: list[str],
         agreement: float,
     ) -> str:
         parts = [f"{signal.upper()} (score {score:+.2f}) on {self.config.primary}."]
@@ -168,5 +236,5 @@ class RuleAnalyst:
         frames = ", ".join(f"{tf} {s}" for tf, s in per_tf.items())
         parts.append(f"Timeframes: {frames} ({agreement:.0%} agree).")
         if patterns:
-            parts.append("Patterns: " + ", ".join(name for name, _ in patterns) + ".")
+            parts.append("Patterns: " + ", ".join(patterns) + ".")
         return " ".join(parts)

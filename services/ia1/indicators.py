@@ -20,6 +20,7 @@ Rows = Sequence[Sequence[float]]  # [ts_ms, open, high, low, close, volume], old
 MIN_CANDLES = 50
 VALUE_AREA = 0.70
 PROFILE_BINS = 24
+VOLUME_WINDOW = 20  # volume_ratio: the last candle's volume over the mean of the 20 before it
 
 
 @dataclass(frozen=True)
@@ -52,11 +53,6 @@ class Frame:
         return cls(data[:, 0], data[:, 1], data[:, 2], data[:, 3], data[:, 4], data[:, 5])
 
 
-def _last(values: np.ndarray) -> float | None:
-    value = float(values[-1])
-    return value if math.isfinite(value) else None
-
-
 def volume_profile(frame: Frame) -> tuple[float, float, float]:
     """(point of control, value-area low, value-area high) from volume binned by typical price."""
     typical = (frame.high + frame.low + frame.close) / 3
@@ -83,36 +79,59 @@ def volume_profile(frame: Frame) -> tuple[float, float, float]:
     return float(centers[poc]), float(edges[lo]), float(edges[hi + 1])
 
 
-def compute(frame: Frame) -> dict[str, float]:
-    """Latest value of every indicator, keyed by name."""
+def series(frame: Frame) -> dict[str, np.ndarray]:
+    """Every indicator over the whole frame, one value per candle (NaN while warming up).
+
+    Each value at candle ``t`` depends only on candles up to ``t``: live reads the last row
+    (:func:`compute`), backtests compute this once per symbol and read the rows in turn.
+    """
     c, h, low, v = frame.close, frame.high, frame.low, frame.volume
     macd, signal, hist = talib.MACD(c, 12, 26, 9)
     upper, middle, lower = talib.BBANDS(c, 20, 2.0, 2.0)
     atr = talib.ATR(h, low, c, 14)
+    nan = np.full(1, np.nan)
     values = {
-        "rsi": _last(talib.RSI(c, 14)),
-        "macd": _last(macd),
-        "macd_signal": _last(signal),
-        "macd_hist": _last(hist),
-        "macd_hist_prev": float(hist[-2]) if math.isfinite(hist[-2]) else None,
-        "bb_upper": _last(upper),
-        "bb_middle": _last(middle),
-        "bb_lower": _last(lower),
-        "ema_fast": _last(talib.EMA(c, 12)),
-        "ema_slow": _last(talib.EMA(c, 26)),
-        "ema_trend": _last(talib.EMA(c, 50)),
-        "adx": _last(talib.ADX(h, low, c, 14)),
-        "plus_di": _last(talib.PLUS_DI(h, low, c, 14)),
-        "minus_di": _last(talib.MINUS_DI(h, low, c, 14)),
-        "atr": _last(atr),
+        "rsi": talib.RSI(c, 14),
+        "macd": macd,
+        "macd_signal": signal,
+        "macd_hist": hist,
+        "macd_hist_prev": np.concatenate([nan, hist[:-1]]),
+        "bb_upper": upper,
+        "bb_middle": middle,
+        "bb_lower": lower,
+        "ema_fast": talib.EMA(c, 12),
+        "ema_slow": talib.EMA(c, 26),
+        "ema_trend": talib.EMA(c, 50),
+        "adx": talib.ADX(h, low, c, 14),
+        "plus_di": talib.PLUS_DI(h, low, c, 14),
+        "minus_di": talib.MINUS_DI(h, low, c, 14),
+        "atr": atr,
     }
-    last = float(c[-1])
-    if values["bb_upper"] is not None and values["bb_lower"] is not None and values["bb_middle"]:
-        values["bb_width_pct"] = (values["bb_upper"] - values["bb_lower"]) / values["bb_middle"] * 100
-    if values["atr"] is not None:
-        values["atr_pct"] = values["atr"] / last * 100
-    mean_volume = float(v[-21:-1].mean())
-    values["volume_ratio"] = float(v[-1]) / mean_volume if mean_volume > 0 else None
-    values["vp_poc"], values["vp_value_area_low"], values["vp_value_area_high"] = volume_profile(frame)
-    values["close"] = last
-    return {k: round(val, 10) for k, val in values.items() if val is not None and math.isfinite(val)}
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values["bb_width_pct"] = np.where(middle != 0, (upper - lower) / middle * 100, np.nan)
+        values["atr_pct"] = atr / c * 100
+        mean_volume = np.full(len(v), np.nan)  # the mean of the 20 candles before each one
+        if len(v) > VOLUME_WINDOW:
+            windows = np.lib.stride_tricks.sliding_window_view(v[:-1], VOLUME_WINDOW)
+            mean_volume[VOLUME_WINDOW:] = windows.mean(axis=1)
+        values["volume_ratio"] = np.where(mean_volume > 0, v / mean_volume, np.nan)
+    values["close"] = c
+    return values
+
+
+def last_row(values: dict[str, np.ndarray], row: int = -1) -> dict[str, float]:
+    """One candle's indicators as live publishes them: rounded, and without what is not computed yet."""
+    picked = {k: float(array[row]) for k, array in values.items()}
+    return {k: round(val, 10) for k, val in picked.items() if math.isfinite(val)}
+
+
+def compute(frame: Frame) -> dict[str, float]:
+    """Latest value of every indicator, keyed by name (with the volume profile of the whole frame)."""
+    return last_row(series(frame)) | profile_values(frame)
+
+
+def profile_values(frame: Frame) -> dict[str, float]:
+    """The frame's volume profile as indicators (rounded like the others)."""
+    poc, low, high = volume_profile(frame)
+    profile = {"vp_poc": poc, "vp_value_area_low": low, "vp_value_area_high": high}
+    return {k: round(val, 10) for k, val in profile.items() if math.isfinite(val)}

@@ -7,16 +7,21 @@ more; above 50 % the bar drops, below it rises, always within the bounds.
 
 from __future__ import annotations
 
-from redis.asyncio import Redis
-
-from shared.trading_state import read_outcomes
+from services.ia2.state import Outcomes
 
 
 class AdaptiveConfidence:
     def __init__(
-        self, redis: Redis, *, base: float, low: float = 0.4, high: float = 0.9, prior: float = 10.0, gain: float = 0.5
+        self,
+        outcomes: Outcomes,
+        *,
+        base: float,
+        low: float = 0.4,
+        high: float = 0.9,
+        prior: float = 10.0,
+        gain: float = 0.5,
     ) -> None:
-        self._redis = redis
+        self._outcomes = outcomes
         self.base, self.low, self.high, self.prior, self.gain = base, low, high, prior, gain
 
     def required_for(self, wins: int, losses: int) -> float:
@@ -24,5 +29,5 @@ class AdaptiveConfidence:
         return min(self.high, max(self.low, self.base + self.gain * (0.5 - smoothed)))
 
     async def required(self, signal_kind: str) -> float:
-        wins, losses = await read_outcomes(self._redis, signal_kind)
+        wins, losses = await self._outcomes.outcomes(signal_kind)
         return round(self.required_for(wins, losses), 6)

@@ -12,6 +12,7 @@ from services.ia2.llm_strategist import LlmStrategist
 from services.ia2.risk import RiskManager
 from services.ia2.routes import router
 from services.ia2.settings import Ia2Settings
+from services.ia2.state import RedisOutcomes, RedisTradingState
 from services.ia2.strategist import Strategist
 from shared import metrics
 from shared.bus import Delivery
@@ -36,11 +37,10 @@ def build_strategist(settings: Ia2Settings, runtime: Runtime) -> Strategist:
         return [row[4] for row in candles]
 
     return Strategist(
-        runtime.redis,
+        RedisTradingState(runtime.redis, start_balance=settings.paper_start_balance),
         RiskManager(settings.risk_config()),
-        AdaptiveConfidence(runtime.redis, base=settings.risk_min_confidence),
+        AdaptiveConfidence(RedisOutcomes(runtime.redis), base=settings.risk_min_confidence),
         closes_for,
-        start_balance=settings.paper_start_balance,
     )
 
 

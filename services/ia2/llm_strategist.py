@@ -18,7 +18,7 @@ from services.ia2.strategist import Strategist, rejection, rule_proposal
 from shared.contracts import Analysis, Decision
 from shared.llm import LlmFailure, StructuredLlm, load_prompt
 from shared.llm.structured import fallback
-from shared.trading_state import Snapshot, read_snapshot
+from shared.trading_state import Snapshot
 
 PROMPT = load_prompt(Path(__file__).parent / "prompts" / "decision.v1.md")
 MAX_POSITIONS_SHOWN = 20
@@ -46,7 +46,7 @@ class LlmStrategist:
 
     async def decide(self, analysis: Analysis) -> Decision:
         rules = self.strategist
-        snapshot = await read_snapshot(rules.redis, start_balance=rules.start_balance)
+        snapshot = await rules.state.snapshot()
         required = await rules.adaptive.required(analysis.setup)
         reference = rule_proposal(analysis, snapshot, rules.manager, required)
         if isinstance(reference, str):

@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-
-from redis.asyncio import Redis
+from typing import Protocol
 
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.correlation import correlations
 from services.ia2.risk import Context, Proposal, RiskManager, Verdict
 from services.ia2.sizing import size_position
-from shared.contracts import Analysis, Decision
+from services.ia2.state import TradingState
+from shared.contracts import Analysis, Decision, Signal
 from shared.errors import TradepipeError
-from shared.keys import book_keys
 from shared.messages import derived_message_id
-from shared.trading_state import Snapshot, active_book, read_snapshot, set_flag
+from shared.trading_state import Snapshot
 
 ClosesFor = Callable[[str], Awaitable[Sequence[float] | None]]
 
@@ -54,7 +53,26 @@ def rejection(analysis: Analysis, required: float, reasons: Sequence[str]) -> De
     return decision_for(analysis, required, reasons)
 
 
-def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, required: float) -> Proposal | str:
+class Signalled(Protocol):
+    """What the rules read from an analysis (an :class:`~shared.contracts.Analysis` is one)."""
+
+    @property
+    def symbol(self) -> str: ...
+    @property
+    def signal(self) -> Signal: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def price(self) -> float: ...
+    @property
+    def atr(self) -> float: ...
+    @property
+    def setup(self) -> str: ...
+    @property
+    def rationale(self) -> str: ...
+
+
+def rule_proposal(analysis: Signalled, snapshot: Snapshot, manager: RiskManager, required: float) -> Proposal | str:
     """The rule-based strategist: trade the analyst's signal, sized from volatility; or why not."""
     if analysis.signal == "neutral":
         return "rejected: neutral signal, nothing to trade"
@@ -83,43 +101,35 @@ def rule_proposal(analysis: Analysis, snapshot: Snapshot, manager: RiskManager, 
 
 class Strategist:
     def __init__(
-        self,
-        redis: Redis,
-        manager: RiskManager,
-        adaptive: AdaptiveConfidence,
-        closes_for: ClosesFor,
-        *,
-        start_balance: float,
+        self, state: TradingState, manager: RiskManager, adaptive: AdaptiveConfidence, closes_for: ClosesFor
     ) -> None:
-        self._redis = redis
+        self.state = state
         self.manager = manager
         self.adaptive = adaptive
         self._closes_for = closes_for
-        self._start_balance = start_balance
-
-    @property
-    def redis(self) -> Redis:
-        return self._redis
-
-    @property
-    def start_balance(self) -> float:
-        return self._start_balance
 
     async def decide(self, analysis: Analysis, proposal: Proposal | None = None) -> Decision:
         """Decide on ``analysis``; a proposal from elsewhere (an LLM) goes through the same limits."""
-        keys = book_keys(await active_book(self._redis))  # the book execution trades on
-        snapshot = await read_snapshot(self._redis, keys, start_balance=self._start_balance)
+        outcome, required = await self.verdict(analysis, proposal)
+        if isinstance(outcome, str):
+            return rejection(analysis, required, [outcome])
+        return self._decision(analysis, outcome, required)
+
+    async def verdict(self, analysis: Signalled, proposal: Proposal | None = None) -> tuple[Verdict | str, float]:
+        """The risk manager's verdict (or why nothing was proposed) and the confidence required: everything
+        :meth:`decide` decides, before a Decision is built. Latches the halt when a limit is reached."""
+        snapshot = await self.state.snapshot()
         required = await self.adaptive.required(analysis.setup)
         if proposal is None:
             made = rule_proposal(analysis, snapshot, self.manager, required)
             if isinstance(made, str):
-                return rejection(analysis, required, [made])
+                return made, required
             proposal = made
         context = Context(snapshot, await self._correlations(analysis.symbol, snapshot))
         verdict = self.manager.evaluate(proposal, context)
         if verdict.halt:
-            await set_flag(self._redis, keys.halt, verdict.halt)
-        return self._decision(analysis, verdict, required)
+            await self.state.latch_halt(verdict.halt)
+        return verdict, required
 
     async def _correlations(self, symbol: str, snapshot: Snapshot) -> dict[str, float]:
         others = [s for s in snapshot.positions if s != symbol]

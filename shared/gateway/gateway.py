@@ -516,3 +516,19 @@ class MarketDataGateway:
             lambda: self.exchange.fetch_funding_rate_history(symbol, since_ms, 100, {"until": until_ms}),
         )
         return [(int(r["timestamp"]), float(r["fundingRate"])) for r in rows if since_ms <= r["timestamp"] <= until_ms]
+
+    async def ohlcv_since(self, symbol: str, timeframe: str, since_ms: int, until_ms: int, limit: int) -> Candles:
+        """Up to ``limit`` candles opening in ``[since_ms, until_ms]``, oldest first: one page of history for
+        downloads (``tradepipe download``), so not cached; the budget, breaker and retries as every call."""
+        self.validate_ohlcv(timeframe, limit)
+        await self._check_symbol(symbol)
+        rows = await self._bounded(
+            "fetch_ohlcv",
+            PUBLIC_WEIGHT,
+            lambda: self.exchange.fetch_ohlcv(symbol, timeframe, since_ms, limit, {"endTime": until_ms}),
+        )
+        return candle_rows(r for r in rows if since_ms <= r[0] <= until_ms)
+
+    async def server_time_ms(self) -> int:
+        """The exchange's clock: downloads keep only candles closed by then (a simulator's clock may be moved)."""
+        return int(await self._bounded("fetch_time", PUBLIC_WEIGHT, self.exchange.fetch_time))

@@ -94,6 +94,7 @@ class StructuredLlm:
         self.service = service
         self.model = model
         self._max_tokens = max_tokens
+        self.answers = {"asked": 0, "from_cache": 0}  # this instance's questions, and those the cache answered
 
     @classmethod
     def from_settings(cls, settings: ServiceSettings, redis: Redis, cache: TieredCache, *, model: str) -> StructuredLlm:
@@ -124,8 +125,10 @@ class StructuredLlm:
             called = True
             return await self._call(system, user, schema)
 
+        self.answers["asked"] += 1
         answer = await self._cache.get_or_fetch(Tier.TECHNICAL, f"llm:{self.service}:{digest[:32]}", call)
         if not called:
+            self.answers["from_cache"] += 1
             LLM_CACHE_HITS.labels(self.service).inc()
         return schema.model_validate(answer)
 

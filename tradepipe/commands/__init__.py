@@ -15,9 +15,9 @@ class Command(Protocol):
 
 
 def _commands() -> list[ModuleType]:
-    from tradepipe.commands import bench, export, run, sim, status  # noqa: PLC0415  (the registry imports its members)
+    from tradepipe.commands import backtest, bench, download, export, lookahead, run, sim, status  # noqa: PLC0415  (the registry imports its members)
 
-    return [run, sim, status, bench, export]
+    return [run, sim, status, bench, export, download, backtest, lookahead]
 
 
 COMMANDS = _commands()

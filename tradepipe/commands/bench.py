@@ -1,4 +1,4 @@
-"""``tradepipe bench``: the benchmarks (B1-B5) against a private Redis and the simulator."""
+"""``tradepipe bench``: the benchmarks (B1-B6) against a private Redis and the simulator."""
 
 from __future__ import annotations
 

@@ -125,8 +125,8 @@ def _frame_from(closes: list[float], opens: list[float] | None = None) -> Frame:
 )
 def test_pattern_detectors(name: str, present: Frame, absent: Frame) -> None:
     detector, _ = PATTERNS[name]
-    assert detector(present)
-    assert not detector(absent)
+    assert detector(present)[-1]  # detectors answer at every candle; the last is the one live reads
+    assert not detector(absent)[-1]
 
 
 def test_double_top_and_bottom() -> None:
@@ -134,9 +134,9 @@ def test_double_top_and_bottom() -> None:
         np.linspace(90, 110, 20), np.linspace(110, 100, 10), np.linspace(100, 110, 10), np.linspace(110, 95, 20)
     ]
     bottom = 200 - top
-    assert PATTERNS["double_top"][0](Frame.from_rows(from_closes(top), "1h"))
-    assert PATTERNS["double_bottom"][0](Frame.from_rows(from_closes(bottom), "1h"))
-    assert not PATTERNS["double_top"][0](Frame.from_rows(from_closes(bottom), "1h"))
+    assert PATTERNS["double_top"][0](Frame.from_rows(from_closes(top), "1h"))[-1]
+    assert PATTERNS["double_bottom"][0](Frame.from_rows(from_closes(bottom), "1h"))[-1]
+    assert not PATTERNS["double_top"][0](Frame.from_rows(from_closes(bottom), "1h"))[-1]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ from devkit.llm_server import LlmServer
 from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.llm_strategist import LlmStrategist
 from services.ia2.risk import RiskConfig, RiskManager
+from services.ia2.state import RedisOutcomes, RedisTradingState
 from services.ia2.strategist import Strategist
 from shared.cache import CacheConfig, TieredCache
 from shared.contracts import Analysis
@@ -38,7 +39,10 @@ async def strategist(redis: Redis, redis_url: str, llm: LlmServer) -> AsyncItera
         return None
 
     rules = Strategist(
-        redis, RiskManager(CONFIG), AdaptiveConfidence(redis, base=0.55), closes_for, start_balance=10_000
+        RedisTradingState(redis, start_balance=10_000),
+        RiskManager(CONFIG),
+        AdaptiveConfidence(RedisOutcomes(redis), base=0.55),
+        closes_for,
     )
     yield LlmStrategist(structured, rules)
     await structured.close()

@@ -15,6 +15,7 @@ from services.ia2.adaptive import AdaptiveConfidence
 from services.ia2.correlation import correlation, correlations
 from services.ia2.risk import Context, Proposal, RiskConfig, RiskManager
 from services.ia2.sizing import size_position
+from services.ia2.state import RedisOutcomes, RedisTradingState
 from services.ia2.strategist import Strategist
 from shared.contracts import Analysis
 from shared.keys import PAPER_BOOK, book_keys
@@ -185,7 +186,10 @@ def make_strategist(redis: Redis, closes: dict[str, Sequence[float]] | None = No
         return (closes or {}).get(symbol)
 
     return Strategist(
-        redis, RiskManager(CONFIG), AdaptiveConfidence(redis, base=0.55), closes_for, start_balance=10_000
+        RedisTradingState(redis, start_balance=10_000),
+        RiskManager(CONFIG),
+        AdaptiveConfidence(RedisOutcomes(redis), base=0.55),
+        closes_for,
     )
 
 
@@ -230,7 +234,7 @@ async def test_correlated_symbol_is_rejected(redis: Redis) -> None:
 
 
 async def test_adaptive_confidence_follows_outcomes(redis: Redis) -> None:
-    adaptive = AdaptiveConfidence(redis, base=0.55)
+    adaptive = AdaptiveConfidence(RedisOutcomes(redis), base=0.55)
     assert await adaptive.required("trend_long") == 0.55
     for _ in range(10):
         await record_outcome(redis, "trend_long", won=False)
