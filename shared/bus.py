@@ -279,11 +279,14 @@ class StreamConsumer(Generic[M]):
 
     async def _reclaim(self, free: int) -> int:
         """Take over entries idle past the threshold; dead-letter those delivered too often."""
+        await self._keep_inflight_fresh()
         _next_id, entries, *_ = await self._redis.xautoclaim(
             self.stream, self.group, self.consumer, self.config.claim_idle_ms, start_id="0-0", count=free
         )
         await self._refresh_gauges()
+        handling = set(self._inflight.values())
         live = [(eid.decode(), fields) for eid, fields in entries if fields is not None]
+        live = [(eid, fields) for eid, fields in live if eid not in handling]  # never a second handler here
         if not live:
             return 0
         RECLAIMED.labels(*self._labels).inc(len(live))
@@ -299,6 +302,16 @@ class StreamConsumer(Generic[M]):
             else:
                 self._spawn(entry_id, fields, deliveries)
         return len(live)
+
+    async def _keep_inflight_fresh(self) -> None:
+        """A handler that runs longer than the claim threshold (waiting out a lease, a slow exchange) is
+        not a dead consumer's: reset its entries' idle time (XCLAIM JUSTID, which does not count a
+        delivery), so no consumer takes them over while they are handled and none is dead-lettered for
+        having been "delivered" many times."""
+        if not self._inflight:
+            return
+        ids: list[int | bytes | str | memoryview] = list(set(self._inflight.values()))
+        await self._redis.xclaim(self.stream, self.group, self.consumer, 0, ids, justid=True)
 
     async def _delivery_counts(self, entry_ids: list[str]) -> dict[str, int]:
         rows = await self._redis.xpending_range(

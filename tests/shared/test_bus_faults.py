@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import itertools
+
 from redis.asyncio import Redis
 
 from devkit.redis_server import RedisServer
@@ -66,3 +69,39 @@ async def test_a_permanent_error_is_dead_lettered_at_once_with_its_reason(redis:
     assert calls == [1]  # not retried: a retry cannot mend a bad request
     assert record[b"reason"].startswith(b"permanent: BadRequestError: unknown symbol")
     assert int((await redis.xpending(STREAM, GROUP))["pending"]) == 0
+
+
+async def test_a_handler_slower_than_the_claim_threshold_is_neither_doubled_nor_dead_lettered(redis: Redis) -> None:
+    handled: list[int] = []
+    release = asyncio.Event()
+
+    async def handle(message: Ping, delivery: Delivery) -> None:
+        handled.append(delivery.deliveries)
+        await release.wait()  # far longer than the 100 ms claim threshold (a lease to wait out, say)
+
+    consumer = StreamConsumer(redis, stream=STREAM, group=GROUP, model=Ping, handler=handle, config=FAST)
+    await consumer.start()
+    await Publisher(redis, maxlen=1000).publish(STREAM, Ping(body="slow"))
+    await eventually(lambda: handled, 10)
+    idle: list[int] = []
+
+    async def rounds_went_by() -> bool:
+        """Several reclaim rounds ran while the handler was busy (its entry's idle time was reset, or it was
+        taken over: either way the consumer looked at it more than the threshold after delivery)."""
+        rows = await redis.xpending_range(STREAM, GROUP, "-", "+", 1)
+        if not rows:
+            return True  # dead-lettered: the failure the assertions below name
+        idle.append(int(rows[0]["time_since_delivered"]))
+        resets = sum(1 for before, after in itertools.pairwise(idle) if after < before)
+        return resets >= 3 or len(handled) > 1
+
+    await eventually(rounds_went_by, 30, interval_s=0.03)
+    release.set()
+    await eventually(lambda: _nothing_pending(redis), 10)
+    await consumer.stop()
+    assert handled == [1]  # one handler, one delivery: the consumer's own reclaim left it alone
+    assert await redis.xlen(STREAM_DEADLETTER) == 0
+
+
+async def _nothing_pending(redis: Redis) -> bool:
+    return int((await redis.xpending(STREAM, GROUP))["pending"]) == 0
